@@ -1,0 +1,111 @@
+# edgeai.fleet: `make demo` runs the site playbook on the local lab, `make test` runs every test.
+# Both install what they need on a fresh Debian 12 machine (as root).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# PYTHON=3.12 selects pyenv's 3.12 (ansible-core 2.21); the default is the machine's 3.11 (core 2.19).
+PYTHON ?= 3.11
+PYBIN := $(shell command -v python$(PYTHON) 2>/dev/null || ls -1d $$HOME/.pyenv/versions/$(PYTHON)*/bin/python3 2>/dev/null | tail -n1)
+VENV ?= $(CURDIR)/.venv$(if $(filter 3.11,$(PYTHON)),,-$(PYTHON))
+BIN := $(VENV)/bin
+BUILD := $(CURDIR)/.build
+# The collection as Ansible finds it: a symlink for playbooks and molecule, a copy for ansible-test.
+COLLECTIONS := $(BUILD)/collections
+SANITY_ROOT := $(BUILD)/sanity
+SANITY_TREE := $(SANITY_ROOT)/ansible_collections/edgeai/fleet
+LAB := tests/lab/lab.sh
+
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export EDGEAI_LAB_CACHE ?= /var/tmp/edgeai-lab
+export CONTAINERS_CONF ?= $(EDGEAI_LAB_CACHE)/containers.conf
+# pytest-ansible and pytest-testinfra both claim --ansible-inventory; kmock ships a plugin needing asyncio.
+export PYTEST_ADDOPTS ?= -p no:pytest-ansible
+export ANSIBLE_CONFIG ?= $(CURDIR)/ansible.cfg
+
+.PHONY: help deps venv collection test demo units ansible-units sanity lint molecule integration \
+        lab lab-down ee build clean
+
+help:
+	@echo "make demo   - build the lab and run playbooks/site.yml against it"
+	@echo "make test   - run every test (unit, sanity, lint, molecule, integration)"
+	@echo "daily:      units ansible-units sanity lint molecule integration lab lab-down ee build clean"
+	@echo "PYTHON=3.12 selects pyenv's Python 3.12 with ansible-core 2.21"
+
+# ---- set-up -------------------------------------------------------------------------------
+deps:
+	@tests/setup/apt.sh tests/apt-packages.txt
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: test-requirements.txt requirements.txt
+	@test -n "$(PYBIN)" || { echo "Python $(PYTHON) not found (install it or use PYTHON=3.11)"; exit 1; }
+	$(PYBIN) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r test-requirements.txt -r requirements.txt
+	@touch $@
+
+collection:
+	@mkdir -p $(COLLECTIONS)/ansible_collections/edgeai
+	@ln -sfn $(CURDIR) $(COLLECTIONS)/ansible_collections/edgeai/fleet
+
+# ansible-test needs a real ansible_collections/edgeai/fleet tree: copy what git would ship.
+$(SANITY_TREE): FORCE
+	@rm -rf $(SANITY_ROOT) && mkdir -p $@
+	@git ls-files -co --exclude-standard -z | rsync -a --from0 --files-from=- ./ $@/
+
+FORCE:
+
+# ---- the two entry commands ---------------------------------------------------------------
+test: deps venv collection
+	@tests/run-stages.sh units ansible-units sanity lint molecule integration
+
+demo: deps venv collection
+	@$(LAB) build
+	@$(LAB) up
+	$(BIN)/ansible-playbook -i inventories/lab/hosts.yml tests/lab/prepare.yml
+	$(BIN)/ansible-playbook -i inventories/lab/hosts.yml playbooks/site.yml
+
+# ---- stages ---------------------------------------------------------------------------------
+units: venv collection $(SANITY_TREE)
+	cd $(SANITY_TREE) && PYTHONPATH=$(SANITY_ROOT) tests/run-pytest.sh $(BIN)/python tests/unit -q -n 2
+
+ansible-units: venv $(SANITY_TREE)
+	@tests/setup/get-pip-shim.sh $(BIN)/python
+	cd $(SANITY_TREE) && $(BIN)/ansible-test units --venv --python $(PYTHON) --requirements
+
+sanity: venv $(SANITY_TREE)
+	@tests/setup/get-pip-shim.sh $(BIN)/python
+	cd $(SANITY_TREE) && $(BIN)/ansible-test sanity --venv --python $(PYTHON)
+
+lint: venv collection
+	$(BIN)/ansible-lint --profile production
+
+molecule: venv collection
+	@$(LAB) build
+	@tests/run-molecule.sh $(SCENARIO)
+
+integration: venv collection
+	@$(LAB) build
+	tests/run-pytest.sh $(BIN)/python tests/integration -q
+
+# ---- lab and packaging ----------------------------------------------------------------------
+lab: deps venv collection
+	@$(LAB) build
+	@$(LAB) up $(NODES)
+	$(BIN)/ansible-playbook -i inventories/lab/hosts.yml tests/lab/prepare.yml
+
+lab-down:
+	@$(LAB) down
+
+build: venv
+	@mkdir -p $(BUILD)
+	$(BIN)/ansible-galaxy collection build --force --output-path $(BUILD) .
+
+ee: build
+	$(BIN)/ansible-builder create --file execution-environment.yml --context $(BUILD)/ee-context
+
+clean: lab-down
+	rm -rf $(BUILD) tests/output .pytest_cache
