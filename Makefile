@@ -13,7 +13,8 @@ BIN := $(VENV)/bin
 BUILD := $(CURDIR)/.build
 # The collection as Ansible finds it: a symlink for playbooks and molecule, a copy for ansible-test.
 COLLECTIONS := $(BUILD)/collections
-SANITY_ROOT := $(BUILD)/sanity
+# Outside the checkout: inside it, ansible-test would see the tree as git-ignored and skip every target.
+SANITY_ROOT := /var/tmp/edgeai-fleet/sanity-$(shell printf %s '$(CURDIR)' | cksum | cut -d' ' -f1)
 SANITY_TREE := $(SANITY_ROOT)/ansible_collections/edgeai/fleet
 LAB := tests/lab/lab.sh
 
@@ -69,8 +70,8 @@ demo: deps venv collection
 	$(BIN)/ansible-playbook -i inventories/lab/hosts.yml playbooks/site.yml
 
 # ---- stages ---------------------------------------------------------------------------------
-units: venv collection $(SANITY_TREE)
-	cd $(SANITY_TREE) && PYTHONPATH=$(SANITY_ROOT) tests/run-pytest.sh $(BIN)/python tests/unit -q -n 2
+units: venv collection
+	PYTHONPATH=$(COLLECTIONS) tests/run-pytest.sh $(BIN)/python tests/unit -q -n 2 --import-mode=importlib
 
 ansible-units: venv $(SANITY_TREE)
 	@tests/setup/get-pip-shim.sh $(BIN)/python
@@ -89,7 +90,7 @@ molecule: venv collection
 
 integration: venv collection
 	@$(LAB) build
-	tests/run-pytest.sh $(BIN)/python tests/integration -q
+	PYTHONPATH=$(COLLECTIONS) tests/run-pytest.sh $(BIN)/python tests/integration -q --import-mode=importlib
 
 # ---- lab and packaging ----------------------------------------------------------------------
 lab: deps venv collection
@@ -108,4 +109,4 @@ ee: build
 	$(BIN)/ansible-builder create --file execution-environment.yml --context $(BUILD)/ee-context
 
 clean: lab-down
-	rm -rf $(BUILD) tests/output .pytest_cache
+	rm -rf $(BUILD) $(SANITY_ROOT) tests/output .pytest_cache
