@@ -1,0 +1,185 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 edgeai.fleet contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: nvidia_runtime
+short_description: Register the NVIDIA container runtime with containerd, CRI-O, Docker or Podman
+version_added: 0.1.0
+description:
+  - A native, standard-library equivalent of C(nvidia-ctk runtime configure) with check mode, a diff of every
+    file and a backup of every file it changes. It restarts nothing; the result's C(restart_required) says whether the
+    runtime's daemon must be restarted to see the change.
+  - B(containerd) (config version 2 for containerd 1.x, 3 or 4 for containerd 2.x) gets a drop-in holding a copy of
+    the main config's CRI section plus the C(nvidia) runtime, whose options are copied from C(runc) (so
+    C(SystemdCgroup) is kept); the main config only gains the drop-in directory in C(imports).
+  - B(CRI-O) gets a drop-in with C([crio.runtime.runtimes.nvidia]). B(Docker)'s C(daemon.json) is merged, keeping every
+    other key and the key order. B(Podman) needs no runtime for CDI; its drop-in sets C(cdi_spec_dirs) and optionally a
+    named runtime.
+  - A corrupt existing config is refused and nothing is changed. If one write fails, every file already written is
+    put back.
+  - See C(docs/nvidia-runtime.md) for the differences from C(nvidia-ctk).
+author: edgeai.fleet contributors (@edgeai-fleet)
+extends_documentation_fragment: [edgeai.fleet.attributes]
+attributes:
+  check_mode: {support: full}
+  diff_mode: {support: full}
+  idempotent: {support: full}
+  platform: {platforms: posix}
+options:
+  runtime:
+    description: The container engine to configure.
+    type: str
+    required: true
+    choices: [containerd, crio, docker, podman]
+  state:
+    description: V(present) registers the runtime; V(absent) removes exactly what this module adds.
+    type: str
+    choices: [present, absent]
+    default: present
+  set_as_default:
+    description:
+      - Make the NVIDIA runtime the engine's default runtime. With V(false) a default that names O(runtime_name) is
+        removed (as C(nvidia-ctk) does for containerd).
+    type: bool
+    default: false
+  runtime_name:
+    description: Name of the runtime (the Kubernetes RuntimeClass handler, C(docker --runtime) name).
+    type: str
+    default: nvidia
+  runtime_path:
+    description: Absolute path of the NVIDIA container runtime binary.
+    type: path
+    default: /usr/bin/nvidia-container-runtime
+  cdi_enabled:
+    description:
+      - Enable CDI device injection in the engine (containerd C(enable_cdi), Docker C(features.cdi)). CRI-O always
+        resolves CDI devices, so the option only warns there. V(false) leaves the engine's own setting alone.
+    type: bool
+    default: false
+  config_path:
+    description:
+      - The engine's main config. Defaults to C(/etc/containerd/config.toml), C(/etc/crio/crio.conf),
+        C(/etc/docker/daemon.json) or C(/etc/containers/containers.conf).
+    type: path
+  drop_in_dir:
+    description:
+      - Directory of the engine's drop-ins, where C(99-nvidia.toml) (C(99-nvidia.conf) for podman) is written.
+        Defaults to C(/etc/containerd/conf.d), C(/etc/crio/crio.conf.d) or C(/etc/containers/containers.conf.d).
+        Not used by Docker.
+    type: path
+  config_version:
+    description:
+      - containerd config version. V(auto) takes the main config's C(version), else asks C(containerd --version)
+        (1.x gives 2, 2.x gives 3), else uses 2. An explicit value must match an existing main config's version.
+    type: str
+    choices: [auto, '2', '3']
+    default: auto
+  podman_named_runtime:
+    description: For podman, also add C([engine.runtimes]) O(runtime_name) (implied by O(set_as_default)).
+    type: bool
+    default: false
+  backup:
+    description: Keep a timestamped copy of every file before it is changed or removed.
+    type: bool
+    default: true
+"""
+
+EXAMPLES = r"""
+- name: Register the NVIDIA runtime with containerd as a RuntimeClass handler
+  edgeai.fleet.nvidia_runtime:
+    runtime: containerd
+  register: nvidia_containerd
+
+- name: Make it Docker's default runtime with CDI
+  edgeai.fleet.nvidia_runtime:
+    runtime: docker
+    set_as_default: true
+    cdi_enabled: true
+
+- name: Undo the containerd registration
+  edgeai.fleet.nvidia_runtime:
+    runtime: containerd
+    state: absent
+"""
+
+RETURN = r"""
+restart_required:
+  description: Whether a file the running daemon reads has changed (never for podman, which has no daemon).
+  returned: always
+  type: bool
+  sample: true
+files:
+  description: Paths written or removed, in the order they were changed.
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/containerd/conf.d/99-nvidia.toml, /etc/containerd/config.toml]
+backups:
+  description: Backup copy of each changed file that existed before, by path.
+  returned: always
+  type: dict
+  sample: {/etc/containerd/config.toml: /etc/containerd/config.toml.20260101T120000.edgeai.bak}
+diff:
+  description: One before/after record per changed file.
+  returned: when diff mode is on
+  type: list
+  elements: dict
+runtime_config_version:
+  description: The containerd config version written (null for the other engines).
+  returned: always
+  type: int
+  sample: 2
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.edgeai.fleet.plugins.module_utils import _nvidia_runtime
+from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError, fail_from_error
+from ansible_collections.edgeai.fleet.plugins.module_utils._runner import CliRunner
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            runtime=dict(type="str", required=True, choices=["containerd", "crio", "docker", "podman"]),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+            set_as_default=dict(type="bool", default=False),
+            runtime_name=dict(type="str", default="nvidia"),
+            runtime_path=dict(type="path", default="/usr/bin/nvidia-container-runtime"),
+            cdi_enabled=dict(type="bool", default=False),
+            config_path=dict(type="path"),
+            drop_in_dir=dict(type="path"),
+            config_version=dict(type="str", default="auto", choices=["auto", "2", "3"]),
+            podman_named_runtime=dict(type="bool", default=False),
+            backup=dict(type="bool", default=True),
+        ),
+        supports_check_mode=True,
+    )
+
+    def containerd_major():
+        binary = module.get_bin_path("containerd")
+        if not binary:
+            return None
+        out = CliRunner(module.run_command, binary).run(["--version"], what="containerd --version")[1]
+        return _nvidia_runtime.parse_containerd_major(out)
+
+    try:
+        result = _nvidia_runtime.run(module.params, check_mode=module.check_mode, atomic_move=module.atomic_move,
+                                     containerd_major=containerd_major)
+    except FleetError as err:
+        fail_from_error(module, err)
+        return
+    for warning in result.pop("warnings"):
+        module.warn(warning)
+    if not module._diff:
+        result.pop("diff")
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
