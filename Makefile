@@ -64,9 +64,7 @@ test: deps venv collection
 	@tests/run-stages.sh units ansible-units sanity lint molecule integration
 
 demo: deps venv collection
-	@$(LAB) build
 	@$(LAB) up
-	$(BIN)/ansible-playbook -i inventories/lab/hosts.yml tests/lab/prepare.yml
 	$(BIN)/ansible-playbook -i inventories/lab/hosts.yml playbooks/site.yml
 
 # ---- stages ---------------------------------------------------------------------------------
@@ -96,9 +94,7 @@ integration: venv collection
 
 # ---- lab and packaging ----------------------------------------------------------------------
 lab: deps venv collection
-	@$(LAB) build
 	@$(LAB) up $(NODES)
-	$(BIN)/ansible-playbook -i inventories/lab/hosts.yml tests/lab/prepare.yml
 
 lab-down:
 	@$(LAB) down
