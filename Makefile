@@ -27,12 +27,12 @@ export PYTEST_ADDOPTS ?= -p no:pytest-ansible
 export ANSIBLE_CONFIG ?= $(CURDIR)/ansible.cfg
 
 .PHONY: help deps venv collection test demo units ansible-units sanity lint molecule integration \
-        lab lab-down ee build clean
+        lab lab-down ee build package clean
 
 help:
 	@echo "make demo   - build the lab and run playbooks/site.yml against it"
 	@echo "make test   - run every test (unit, sanity, lint, molecule, integration)"
-	@echo "daily:      units ansible-units sanity lint molecule integration lab lab-down ee build clean"
+	@echo "daily:      units ansible-units sanity lint molecule integration lab lab-down ee build package clean"
 	@echo "PYTHON=3.12 selects pyenv's Python 3.12 with ansible-core 2.21"
 
 # ---- set-up -------------------------------------------------------------------------------
@@ -61,7 +61,7 @@ FORCE:
 
 # ---- the two entry commands ---------------------------------------------------------------
 test: deps venv collection
-	@tests/run-stages.sh units ansible-units sanity lint molecule integration
+	@tests/run-stages.sh units ansible-units sanity lint package molecule integration
 
 demo: deps venv collection
 	@$(LAB) up
@@ -106,5 +106,18 @@ build: venv
 ee: build
 	$(BIN)/ansible-builder create --file execution-environment.yml --context $(BUILD)/ee-context
 
+# The tarball installs into a clean path, every plugin documents itself, and the EE context builds.
+package: ee
+	@rm -rf $(BUILD)/install && mkdir -p $(BUILD)/install
+	ANSIBLE_COLLECTIONS_PATH=$(BUILD)/install $(BIN)/ansible-galaxy collection install --offline -p $(BUILD)/install $(BUILD)/edgeai-fleet-*.tar.gz
+	@plugins=$$(ANSIBLE_COLLECTIONS_PATH=$(BUILD)/install ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false \
+	    $(BIN)/ansible-doc -l edgeai.fleet | awk '{print $$1}'); \
+	  callbacks=$$(ANSIBLE_COLLECTIONS_PATH=$(BUILD)/install ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false \
+	    $(BIN)/ansible-doc -t callback -l edgeai.fleet | awk '{print $$1}'); \
+	  echo "installed collection documents: $$plugins $$callbacks"; \
+	  for m in plugins/modules/*.py; do n=edgeai.fleet.$$(basename $$m .py); \
+	    grep -qx "$$n" <<<"$$plugins" || { echo "ansible-doc does not list $$n" >&2; exit 1; }; done; \
+	  grep -qx edgeai.fleet.fleet_report <<<"$$callbacks" || { echo "ansible-doc does not list the callback" >&2; exit 1; }
+
 clean: lab-down
-	rm -rf $(BUILD) $(SANITY_ROOT) tests/output .pytest_cache
+	rm -rf $(BUILD) $(SANITY_ROOT) tests/output .pytest_cache context

@@ -10,7 +10,7 @@ type: aggregate
 short_description: Per-host fleet summary table and JSON/Markdown report at the end of a run
 version_added: 0.1.0
 author:
-  - edgeai.fleet contributors
+  - edgeai.fleet contributors (@edgeai-fleet)
 description:
   - At the end of a playbook run, prints one row per host with the ok, changed, failed and unreachable
     counts and the values that roles published, then a totals line and the reason each failed or
