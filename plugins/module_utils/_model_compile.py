@@ -1,0 +1,398 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 edgeai.fleet contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Private to the edgeai.fleet collection: may change without notice.
+
+"""model_compile's core: decide whether to compile, compile beside the destination, gate, swap into place.
+
+Flow: hash the inputs (source, calibration set, options, toolchain versions, hardware fingerprint);
+an artifact whose manifest carries the same hash and whose files still match is reused. Otherwise
+every candidate precision is built in a temporary directory next to ``dest``, load-tested, compared
+with the FP32 reference on held-back samples and timed; the chosen one is renamed into place. Any
+failure removes the temporary directory and leaves a previous artifact exactly as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+
+from ansible_collections.edgeai.fleet.plugins.module_utils._diff import state_diff
+from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError
+from ansible_collections.edgeai.fleet.plugins.module_utils._files import read_text
+from ansible_collections.edgeai.fleet.plugins.module_utils import _model_fingerprint as fp
+from ansible_collections.edgeai.fleet.plugins.module_utils import _model_gates as gates
+from ansible_collections.edgeai.fleet.plugins.module_utils import _model_manifest as mf
+from ansible_collections.edgeai.fleet.plugins.module_utils._model_samples import (
+    golden_doc, load_calibration, synthetic_samples, crop_sample)
+
+AUTO_ORDER = ("int8", "int8-weights", "fp16", "fp32")
+# Options that change the artifact; anything else (latency_runs, cache_dir...) does not trigger a rebuild.
+KEYED_OPTIONS = ("name", "target", "precision", "candidates", "device", "inference_precision", "input_shapes",
+                 "golden_shapes", "fidelity_gate", "tolerance", "holdout", "model_type", "gpu_index")
+
+
+class MissingLibrary(FleetError):
+    """A Python package the chosen target needs is not importable on this host."""
+
+    def __init__(self, package, reason, error):
+        super().__init__("%s is required %s" % (package, reason), package=package, error=error)
+        self.package = package
+        self.reason = reason
+
+
+def source_files(src):
+    """The files that make up the source model: IR .xml + .bin, or ONNX plus its external data.
+
+    External data is found by the names exporters write (``model.onnx.data``, ``model.onnx_data``,
+    ``model.data``); every file found is hashed and copied so no weight goes missing.
+    """
+    if not os.path.isfile(src):
+        raise FleetError("src %s does not exist or is not a file: pass the path of an .onnx model or an "
+                         "OpenVINO .xml on the host that compiles" % src, src=src)
+    base, ext = os.path.splitext(src)
+    if ext == ".xml":
+        weights = base + ".bin"
+        if not os.path.isfile(weights):
+            raise FleetError("src %s is an OpenVINO IR but %s is missing: keep the .bin beside the .xml" % (src, weights))
+        return [src, weights]
+    if ext != ".onnx":
+        raise FleetError("src %s must end in .onnx or .xml (OpenVINO IR)" % src, src=src)
+    extra = [p for p in (src + ".data", src + "_data", base + ".data") if os.path.isfile(p)]
+    return [src] + extra
+
+
+def plan(params, backend, fingerprint):
+    """Everything the idempotence decision needs, computed without compiling anything."""
+    sources = source_files(params["src"])
+    calibration = _calibration_files(params.get("calibration"))
+    options = dict((k, params.get(k)) for k in KEYED_OPTIONS)
+    doc = {
+        "source_sha256": mf.set_sha256(sources),
+        "calibration_sha256": mf.set_sha256(calibration) if calibration else None,
+        "options": options,
+        "toolchain": backend.toolchain(),
+        "fingerprint": fingerprint,
+    }
+    doc["inputs_sha256"] = mf.sha256_doc(doc)
+    doc["sources"] = sources
+    doc["calibration_files"] = calibration
+    return doc
+
+
+def _calibration_files(directory):
+    if not directory:
+        return []
+    if not os.path.isdir(directory):
+        raise FleetError("calibration %s is not a directory: pass a directory of .npy (one input) or .npz "
+                         "(named inputs) sample files" % directory, calibration=directory)
+    files = [os.path.join(directory, n) for n in sorted(os.listdir(directory)) if n.endswith((".npy", ".npz"))]
+    if not files:
+        raise FleetError("calibration %s holds no .npy or .npz files" % directory, calibration=directory)
+    return files
+
+
+def decide(dest, current):
+    """``(reuse, reason, existing_manifest)`` comparing the artifact in ``dest`` with the planned inputs."""
+    if os.path.exists(dest) and not os.path.isdir(dest):
+        raise FleetError("dest %s exists and is not a directory: model_compile writes an artifact directory there"
+                         % dest, dest=dest)
+    if os.path.isdir(dest) and os.listdir(dest) and not os.path.exists(os.path.join(dest, mf.MANIFEST)):
+        raise FleetError("dest %s exists and holds no %s: refusing to replace a directory model_compile did "
+                         "not write; choose an empty or new directory" % (dest, mf.MANIFEST), dest=dest)
+    existing = mf.read(dest) if os.path.isdir(dest) else None
+    if existing is None:
+        return False, "no artifact in %s" % dest, None
+    problems = mf.validate(existing)
+    if problems:
+        return False, "existing manifest is invalid (%s)" % "; ".join(problems), existing
+    if existing.get("inputs_sha256") != current["inputs_sha256"]:
+        changed = [k for k in ("source_sha256", "calibration_sha256", "options", "toolchain", "fingerprint")
+                   if existing.get(k) != current[k]]
+        return False, "inputs changed: %s" % ", ".join(changed or ["inputs_sha256"]), existing
+    bad = mf.verify_files(dest, existing)
+    if bad:
+        return False, "artifact files differ from the manifest: %s" % ", ".join(bad), existing
+    return True, "artifact is up to date", existing
+
+
+def candidates_for(params, backend, have_calibration):
+    """Precisions to build, and the ones skipped with the reason."""
+    if params["precision"] != "auto":
+        wanted = [params["precision"]]
+    else:
+        wanted = params.get("candidates") or [p for p in AUTO_ORDER if p in backend.precisions]
+    skipped = []
+    chosen = []
+    for precision in wanted:
+        why = backend.unsupported(precision)
+        if not why and precision == "int8" and not have_calibration:
+            why = "int8 needs a calibration set (the calibration option)"
+        if why and params["precision"] != "auto":
+            raise FleetError("precision %s cannot be built for target %s: %s" % (precision, backend.name, why),
+                             precision=precision, target=backend.name)
+        if why:
+            skipped.append({"precision": precision, "skipped": why})
+        else:
+            chosen.append(precision)
+    if not chosen:
+        raise FleetError("No candidate precision can be built for target %s: %s"
+                         % (backend.name, "; ".join("%(precision)s: %(skipped)s" % s for s in skipped)))
+    return chosen, skipped
+
+
+class Compiler:
+    """Builds, gates and installs one artifact. ``backend`` follows the interface of _model_openvino.Backend."""
+
+    def __init__(self, params, backend, planned, now=None, log=None):
+        self.params = params
+        self.backend = backend
+        self.planned = planned
+        self.now = now or (lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        self.log = log or (lambda msg: None)
+
+    def _samples(self, inputs):
+        params = self.params
+        holdout = params["holdout"]
+        files = self.planned["calibration_files"]
+        if files:
+            samples = load_calibration(files, inputs)
+            if len(samples) <= holdout:
+                raise FleetError("calibration holds %d samples but holdout is %d: provide more samples than are "
+                                 "held back for the fidelity gate" % (len(samples), holdout),
+                                 samples=len(samples), holdout=holdout)
+            return samples[:-holdout], samples[-holdout:]
+        return [], synthetic_samples(inputs, holdout)
+
+    def build_all(self, workdir):
+        """Build, load-test, gate and time every candidate; return (chosen, all_records)."""
+        params, backend = self.params, self.backend
+        inputs, outputs = backend.describe(params["src"], params.get("input_shapes"))
+        calib, evals = self._samples(inputs)
+        precisions, records = candidates_for(params, backend, bool(calib))
+        reference = backend.reference(params["src"], params.get("input_shapes"), evals)
+        golden_input = crop_sample(evals[0], params.get("golden_shapes"))
+        built = []
+        for precision in precisions:
+            out_dir = os.path.join(workdir, precision)
+            os.makedirs(out_dir)
+            record = {"precision": precision}
+            records.append(record)
+            started = time.perf_counter()
+            try:
+                entrypoint = backend.build(params["src"], precision, out_dir, calib)
+            except FleetError as exc:
+                record.update(passed=False, error="build failed: %s" % exc.msg)
+                continue
+            record["compile_s"] = round(time.perf_counter() - started, 3)
+            try:
+                session = backend.load(out_dir, entrypoint)
+                produced = [session.infer(sample) for sample in evals]
+                golden_output = session.infer(golden_input)
+                timings = session.time(evals[0], params["latency_runs"])
+            except FleetError as exc:
+                record.update(passed=False, error="load test failed: %s" % exc.msg)
+                continue
+            measured = gates.fidelity(_flat(reference), _flat(produced))
+            passed, failures = gates.evaluate(measured, params["fidelity_gate"])
+            record.update(passed=passed, fidelity=measured, latency_ms=gates.latency_summary(timings),
+                          size_bytes=_tree_size(out_dir), effective=session.effective)
+            if failures:
+                record["failures"] = failures
+                record["error"] = "fidelity gate failed: %s" % gates.describe(failures)
+            else:
+                built.append((record, out_dir, entrypoint, golden_doc(inputs, golden_input, outputs, golden_output)))
+        if not built:
+            raise FleetError("No candidate of %s passed: %s" % (params["name"], "; ".join(
+                "%s: %s" % (r["precision"], r.get("error") or r.get("skipped")) for r in records)),
+                candidates=records)
+        chosen = min(built, key=lambda item: item[0]["latency_ms"]["p50"])
+        for record, _d, _e, _g in built:
+            record["chosen"] = record is chosen[0]
+        return chosen, records, inputs, outputs
+
+    def finish(self, chosen, records, inputs, outputs):
+        """Write golden.json and manifest.json into the chosen candidate's directory; return the manifest."""
+        record, out_dir, entrypoint, golden = chosen
+        params, planned = self.params, self.planned
+        with open(os.path.join(out_dir, mf.GOLDEN), "w", encoding="utf-8") as handle:
+            handle.write(mf.dumps(golden))
+        effective = record["effective"]
+        fidelity = dict(record["fidelity"], gate=params["fidelity_gate"], passed=True,
+                        reference=self.backend.reference_name)
+        doc = mf.build(
+            name=params["name"], target=self.backend.name, precision=record["precision"],
+            inference_precision=effective["inference_precision"], device=effective["device"], entrypoint=entrypoint,
+            files=mf.hash_files(out_dir, mf.list_files(out_dir)), inputs=inputs, outputs=outputs,
+            toolchain=planned["toolchain"], fingerprint=planned["fingerprint"], fidelity=fidelity,
+            latency_ms=record["latency_ms"], tolerance=params["tolerance"],
+            source_sha256=planned["source_sha256"], created=self.now(),
+            calibration_sha256=planned["calibration_sha256"], inputs_sha256=planned["inputs_sha256"],
+            candidates=records, options=planned["options"])
+        with open(os.path.join(out_dir, mf.MANIFEST), "w", encoding="utf-8") as handle:
+            handle.write(mf.dumps(doc))
+        return out_dir, doc
+
+    def run(self, dest):
+        """Compile into a temporary directory beside ``dest`` and swap it in; return the manifest."""
+        parent = os.path.dirname(os.path.abspath(dest))
+        os.makedirs(parent, exist_ok=True)
+        workdir = tempfile.mkdtemp(prefix=".%s.build-" % os.path.basename(dest), dir=parent)
+        try:
+            chosen, records, inputs, outputs = self.build_all(workdir)
+            ready, doc = self.finish(chosen, records, inputs, outputs)
+            swap_into_place(ready, dest)
+            return doc
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def swap_into_place(ready, dest):
+    """Replace ``dest`` by ``ready`` with renames on one file system; the old artifact returns on failure."""
+    old = None
+    if os.path.exists(dest):
+        old = tempfile.mkdtemp(prefix=".%s.old-" % os.path.basename(dest), dir=os.path.dirname(os.path.abspath(dest)))
+        os.rmdir(old)
+        os.rename(dest, old)
+    try:
+        os.rename(ready, dest)
+    except OSError as exc:
+        if old:
+            os.rename(old, dest)
+        raise FleetError("Cannot move the compiled artifact into %s: %s (the previous artifact is unchanged)"
+                         % (dest, exc), dest=dest)
+    if old:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def prune_cache(cache_dir, prefix, keep):
+    """Remove compile caches of other runtime versions (``<prefix>-<version>``) and return the kept path.
+
+    Caches are only valid for one runtime version, hardware and model; stale ones only fill the disk.
+    """
+    path = os.path.join(cache_dir, keep)
+    os.makedirs(path, exist_ok=True)
+    removed = []
+    for entry in sorted(os.listdir(cache_dir)):
+        if entry.startswith(prefix + "-") and entry != keep:
+            shutil.rmtree(os.path.join(cache_dir, entry), ignore_errors=True)
+            removed.append(entry)
+    if not os.access(path, os.W_OK):
+        raise FleetError("compile cache %s is not writable: point cache_dir at a writable directory under /var"
+                         % path, cache_dir=cache_dir)
+    return path, removed
+
+
+def predicted_manifest(params, planned, backend):
+    """What check mode can know about the manifest without compiling."""
+    return {"schema": mf.SCHEMA, "name": params["name"], "target": backend.name,
+            "precision": params["precision"], "inference_precision": params["inference_precision"],
+            "device": params["device"], "source_sha256": planned["source_sha256"],
+            "calibration_sha256": planned["calibration_sha256"], "toolchain": planned["toolchain"],
+            "fingerprint": planned["fingerprint"], "inputs_sha256": planned["inputs_sha256"],
+            "options": planned["options"], "tolerance": params["tolerance"]}
+
+
+def _check_shapes(params, key):
+    shapes = params.get(key)
+    if shapes is None:
+        return None
+    fixed = {}
+    for name, shape in shapes.items():
+        try:
+            fixed[name] = [int(d) for d in shape]
+        except (TypeError, ValueError):
+            raise FleetError("%s[%s] must be a list of integers (-1 for a dynamic dimension), got %r"
+                             % (key, name, shape), option=key)
+    return fixed
+
+
+def validate_params(params):
+    """Checks the argument spec cannot express; returns a normalised copy."""
+    params = dict(params)
+    for key in ("holdout", "latency_runs"):
+        if params[key] < 1:
+            raise FleetError("%s must be at least 1, got %d" % (key, params[key]), option=key)
+    params["input_shapes"] = _check_shapes(params, "input_shapes")
+    params["golden_shapes"] = _check_shapes(params, "golden_shapes")
+    if params["candidates"] and params["precision"] != "auto":
+        raise FleetError("candidates is only used with precision: auto (precision is %s)" % params["precision"],
+                         option="candidates")
+    return params
+
+
+def make_backend(params, run_command, get_bin_path):
+    """The backend object for ``params['target']``; its import errors become MissingLibrary."""
+    target = params["target"]
+    if target == "openvino":
+        from ansible_collections.edgeai.fleet.plugins.module_utils._model_openvino import Backend
+        return Backend(params)
+    if target == "onnxruntime":
+        from ansible_collections.edgeai.fleet.plugins.module_utils._model_onnxruntime import Backend
+        return Backend(params)
+    from ansible_collections.edgeai.fleet.plugins.module_utils._model_tensorrt import Backend
+    return Backend(params, run_command, get_bin_path)
+
+
+def host_fingerprint(params, cpuinfo_text):
+    """This host's fingerprint; the GPU part only for targets whose artifact depends on the GPU."""
+    cpu = fp.parse_cpuinfo(cpuinfo_text)
+    gpu = None
+    if params["target"] == "tensorrt" or "GPU" in params["device"].upper():
+        if params.get("gpu_facts") is not None:
+            gpu = fp.gpu_from_facts(params["gpu_facts"], params["gpu_index"])
+        else:
+            try:
+                import pynvml
+            except ImportError:
+                import traceback
+                raise MissingLibrary("nvidia-ml-py", "to fingerprint the GPU when gpu_facts is not given",
+                                     traceback.format_exc())
+            gpu = fp.gpu_from_nvml(pynvml, params["gpu_index"])
+        if gpu is None and params["target"] == "tensorrt":
+            raise FleetError("target tensorrt needs a GPU but gpu_facts lists none (reason: %s)"
+                             % (params["gpu_facts"] or {}).get("reason"), option="gpu_facts")
+    return fp.fingerprint(cpu, gpu)
+
+
+def run_job(params, run_command, get_bin_path, check_mode, want_diff, cpuinfo_path="/proc/cpuinfo"):
+    """The whole module: plan, decide, compile or predict; returns the module result."""
+    if params.get("fingerprint_only"):
+        # read-only: lets a play group hosts by hardware class before deciding where to compile
+        return {"changed": False, "fingerprint": host_fingerprint(params, read_text(cpuinfo_path) or ""),
+                "reason": "fingerprint_only", "path": params.get("dest"), "manifest_path": None, "manifest": {},
+                "candidates": []}
+    params = validate_params(params)
+    backend = make_backend(params, run_command, get_bin_path)
+    fingerprint = host_fingerprint(params, read_text(cpuinfo_path) or "")
+    backend.fingerprint = fingerprint
+    planned = plan(params, backend, fingerprint)
+    dest = params["dest"]
+    reuse, reason, existing = decide(dest, planned)
+    result = {"path": dest, "manifest_path": os.path.join(dest, mf.MANIFEST), "fingerprint": fingerprint,
+              "reason": reason, "changed": not reuse}
+    if reuse:
+        result.update(manifest=existing, candidates=existing.get("candidates", []))
+        return result
+    if check_mode:
+        after = predicted_manifest(params, planned, backend)
+        result.update(manifest=after, candidates=[])
+    else:
+        after = Compiler(params, backend, planned).run(dest)
+        result.update(manifest=after, candidates=after["candidates"])
+    if want_diff:
+        result["diff"] = state_diff(existing or {}, after, header=result["manifest_path"])
+    return result
+
+
+def _flat(per_sample):
+    """Samples of output tensors (numpy arrays or sequences) as flat float lists for the gates."""
+    return [[out.ravel().tolist() if hasattr(out, "ravel") else list(out) for out in sample] for sample in per_sample]
+
+
+def _tree_size(root):
+    return sum(os.path.getsize(os.path.join(root, rel)) for rel in mf.list_files(root, exclude=()))

@@ -1,0 +1,166 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 edgeai.fleet contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Private to the edgeai.fleet collection: may change without notice.
+
+"""OpenVINO target: IR at FP32 / FP16 weights, NNCF post-training INT8 and INT8 weight compression.
+
+The runtime precision is always pinned with INFERENCE_PRECISION_HINT: on CPUs with AVX-512 BF16 or
+AMX the CPU plugin otherwise runs an "FP32" IR in bf16 without saying so.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+
+from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError
+from ansible_collections.edgeai.fleet.plugins.module_utils._model_compile import MissingLibrary, prune_cache
+from ansible_collections.edgeai.fleet.plugins.module_utils._model_samples import require_numpy
+
+try:
+    import openvino as ov
+except ImportError:
+    ov = None
+    OPENVINO_IMPORT_ERROR = traceback.format_exc()
+else:
+    OPENVINO_IMPORT_ERROR = None
+
+try:
+    import nncf
+except ImportError:
+    nncf = None
+    NNCF_IMPORT_ERROR = traceback.format_exc()
+else:
+    NNCF_IMPORT_ERROR = None
+
+ENTRYPOINT = "model.xml"
+WARMUP_RUNS = 3
+
+
+def _shape(partial):
+    return [d.get_length() if d.is_static else -1 for d in partial]
+
+
+def _tensors(ports):
+    return [{"name": p.any_name, "shape": _shape(p.get_partial_shape()),
+             "datatype": _v2(str(p.get_element_type().to_dtype()))} for p in ports]
+
+
+def _v2(dtype):
+    from ansible_collections.edgeai.fleet.plugins.module_utils._model_samples import V2_TYPES
+    return V2_TYPES.get(dtype, "FP32")
+
+
+def _wrap(what, exc):
+    return FleetError("%s: %s" % (what, exc), traceback=traceback.format_exc())
+
+
+class Session:
+    """A compiled model that answers ``infer(sample)`` with a list of output arrays."""
+
+    def __init__(self, compiled, effective):
+        self.compiled = compiled
+        self.request = compiled.create_infer_request()
+        self.effective = effective
+
+    def infer(self, sample):
+        try:
+            results = self.request.infer(sample)
+        except RuntimeError as exc:
+            raise _wrap("inference failed", exc)
+        return [results[port].copy() for port in self.compiled.outputs]
+
+    def time(self, sample, runs):
+        for _i in range(WARMUP_RUNS):
+            self.request.infer(sample)
+        timings = []
+        for _i in range(runs):
+            started = time.perf_counter()
+            self.request.infer(sample)
+            timings.append((time.perf_counter() - started) * 1000.0)
+        return timings
+
+
+class Backend:
+    name = "openvino"
+    precisions = ("fp32", "fp16", "int8", "int8-weights")
+    reference_name = "openvino CPU f32 on the source model"
+
+    def __init__(self, params):
+        if ov is None:
+            raise MissingLibrary("openvino", "for target openvino", OPENVINO_IMPORT_ERROR)
+        require_numpy()
+        self.params = params
+        self.core = ov.Core()
+        self.version = ov.get_version().split("-")[0]
+
+    def toolchain(self):
+        numpy = require_numpy()
+        return {"openvino": ov.get_version(), "nncf": getattr(nncf, "__version__", None),
+                "numpy": numpy.__version__}
+
+    def unsupported(self, precision):
+        if precision in ("int8", "int8-weights") and nncf is None:
+            raise MissingLibrary("nncf", "for precision %s on target openvino" % precision, NNCF_IMPORT_ERROR)
+        return None
+
+    def _read(self, src, shapes):
+        try:
+            model = self.core.read_model(src)
+            if shapes:
+                model.reshape(dict((name, ov.PartialShape(shape)) for name, shape in shapes.items()))
+        except (RuntimeError, ValueError) as exc:
+            raise _wrap("OpenVINO cannot read %s with input_shapes %s" % (src, shapes), exc)
+        return model
+
+    def describe(self, src, shapes):
+        model = self._read(src, shapes)
+        return _tensors(model.inputs), _tensors(model.outputs)
+
+    def reference(self, src, shapes, samples):
+        compiled = self.core.compile_model(self._read(src, shapes), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+        session = Session(compiled, None)
+        return [session.infer(sample) for sample in samples]
+
+    def build(self, src, precision, out_dir, calibration):
+        model = self._read(src, self.params.get("input_shapes"))
+        try:
+            if precision == "int8":
+                model_type = nncf.ModelType.TRANSFORMER if self.params.get("model_type") == "transformer" else None
+                model = nncf.quantize(model, nncf.Dataset(calibration), subset_size=len(calibration),
+                                      model_type=model_type)
+            elif precision == "int8-weights":
+                model = nncf.compress_weights(model)
+            ov.save_model(model, os.path.join(out_dir, ENTRYPOINT), compress_to_fp16=precision == "fp16")
+        except Exception as exc:  # nncf raises many types; the traceback travels in the error's details
+            raise _wrap("building %s failed" % precision, exc)
+        return ENTRYPOINT
+
+    def _cache(self):
+        cache_dir = self.params.get("cache_dir")
+        if not cache_dir:
+            return None
+        path, _removed = prune_cache(cache_dir, "openvino", "openvino-%s" % self.version)
+        return path
+
+    def load(self, out_dir, entrypoint):
+        wanted = self.params["inference_precision"]
+        config = {"INFERENCE_PRECISION_HINT": wanted, "PERFORMANCE_HINT": "LATENCY"}
+        cache = self._cache()
+        if cache:
+            config["CACHE_DIR"] = cache
+        device = self.params["device"]
+        try:
+            compiled = self.core.compile_model(os.path.join(out_dir, entrypoint), device, config)
+            effective = compiled.get_property("INFERENCE_PRECISION_HINT").to_string()
+            devices = list(compiled.get_property("EXECUTION_DEVICES"))
+        except RuntimeError as exc:
+            raise _wrap("OpenVINO cannot compile %s for device %s" % (entrypoint, device), exc)
+        if effective != wanted:
+            raise FleetError("device %s runs the model in %s although inference_precision %s was pinned"
+                             % (device, effective, wanted), effective=effective)
+        return Session(compiled, {"device": ",".join(devices), "inference_precision": effective})

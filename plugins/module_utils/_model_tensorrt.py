@@ -1,0 +1,224 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 edgeai.fleet contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Private to the edgeai.fleet collection: may change without notice.
+
+"""TensorRT target through ``trtexec``: engines built on the GPU host, with a timing cache.
+
+An engine is bound to the TensorRT version, the GPU architecture and the driver; those are part of
+the manifest's fingerprint and toolchain, so a host where any differs gets a rebuild before anything
+loads the old engine. Load tests and timings also go through trtexec (``--loadEngine``,
+``--loadInputs``, ``--exportOutput``, ``--exportTimes``: JSON, never console text).
+
+Precision flags follow the TensorRT major version: TensorRT 10 takes ``--fp16``/``--int8``;
+TensorRT 11 removed them (always strongly typed), so FP16 needs an FP16 model and INT8 a Q/DQ model.
+INT8 engines are built from a Q/DQ ONNX model made by ONNX Runtime's static quantisation, since
+trtexec ``--int8`` without calibration data uses placeholder scales.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+
+from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError
+from ansible_collections.edgeai.fleet.plugins.module_utils._model_compile import prune_cache
+from ansible_collections.edgeai.fleet.plugins.module_utils._model_samples import NUMPY_TYPES, require_numpy
+from ansible_collections.edgeai.fleet.plugins.module_utils._runner import CliRunner
+
+ENTRYPOINT = "model.plan"
+WARMUP_MS = 200
+_BANNER = re.compile(r"\[TensorRT v(\d+)\]")
+ENGINE_PRECISION = {"fp32": "f32", "fp16": "f16", "int8": "i8"}
+
+
+def parse_version(text):
+    """``10.8.0`` from trtexec's banner token ``[TensorRT v100800]`` (major*10000 + minor*100 + patch)."""
+    match = _BANNER.search(text or "")
+    if not match:
+        return None
+    number = int(match.group(1))
+    return "%d.%d.%d" % (number // 10000, (number // 100) % 100, number % 100)
+
+
+def shape_spec(shapes):
+    """``x:1x3x640x640,y:1x128`` for --minShapes/--optShapes/--maxShapes; TensorRT needs fixed sizes here."""
+    parts = []
+    for name, shape in sorted(shapes.items()):
+        if any(d < 1 for d in shape):
+            raise FleetError("input_shapes[%s] = %s: target tensorrt builds for fixed shapes, give every dimension"
+                             % (name, shape), option="input_shapes")
+        parts.append("'%s':%s" % (name, "x".join(str(d) for d in shape)) if ":" in name else
+                     "%s:%s" % (name, "x".join(str(d) for d in shape)))
+    return ",".join(parts)
+
+
+def build_argv(onnx_path, engine, precision, major, timing_cache, shapes):
+    """trtexec arguments that build ``engine`` from ``onnx_path`` (no inference run)."""
+    argv = ["--onnx=%s" % onnx_path, "--saveEngine=%s" % engine, "--skipInference"]
+    if timing_cache:
+        argv.append("--timingCacheFile=%s" % timing_cache)
+    if shapes:
+        spec = shape_spec(shapes)
+        argv += ["--minShapes=%s" % spec, "--optShapes=%s" % spec, "--maxShapes=%s" % spec]
+    if major >= 11:
+        return argv  # strongly typed: precision comes from the model (FP32 or Q/DQ)
+    if precision == "fp32":
+        argv.append("--noTF32")  # FP32 means FP32: TF32 would change numerics on Ampere and later
+    elif precision == "fp16":
+        argv.append("--fp16")
+    elif precision == "int8":
+        argv.append("--int8")  # explicit quantisation: scales come from the Q/DQ nodes
+    return argv
+
+
+def parse_outputs(path, names):
+    """Arrays in ``names`` order from trtexec's --exportOutput JSON ``[{name, dimensions, values}]``."""
+    numpy = require_numpy()
+    try:
+        with open(path, "r", encoding="utf-8") as handle:
+            doc = json.load(handle)
+    except (OSError, ValueError) as exc:
+        raise FleetError("trtexec wrote no readable --exportOutput file %s: %s" % (path, exc))
+    by_name = dict((item["name"], item) for item in doc)
+    arrays = []
+    for name in names:
+        if name not in by_name:
+            raise FleetError("trtexec output %s lacks tensor %s (has %s)" % (path, name, sorted(by_name)))
+        item = by_name[name]
+        dims = [int(d) for d in str(item["dimensions"]).split("x") if d]
+        arrays.append(numpy.array(item["values"], dtype="float32").reshape(dims))
+    return arrays
+
+
+def parse_times(path):
+    """Per-inference latency (ms) from trtexec's --exportTimes JSON."""
+    try:
+        with open(path, "r", encoding="utf-8") as handle:
+            return [float(item["latencyMs"]) for item in json.load(handle)]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise FleetError("trtexec wrote no readable --exportTimes file %s: %s" % (path, exc))
+
+
+class Session:
+    """Runs an engine through trtexec: inputs as raw files, outputs and timings as JSON."""
+
+    def __init__(self, runner, engine, inputs, outputs, effective):
+        self.runner = runner
+        self.engine = engine
+        self.inputs = inputs
+        self.outputs = outputs
+        self.effective = effective
+
+    def _run(self, sample, extra):
+        scratch = tempfile.mkdtemp(prefix=".trtexec-", dir=os.path.dirname(self.engine))
+        try:
+            loads = []
+            for tensor in self.inputs:
+                path = os.path.join(scratch, "%s.bin" % re.sub(r"[^A-Za-z0-9_.-]", "_", tensor["name"]))
+                array = sample[tensor["name"]].astype(NUMPY_TYPES.get(tensor["datatype"], "float32"))
+                array.tofile(path)
+                loads.append("'%s':%s" % (tensor["name"], path))
+            argv = ["--loadEngine=%s" % self.engine, "--loadInputs=%s" % ",".join(loads)] + extra(scratch)
+            self.runner.run(argv, what="trtexec --loadEngine=%s" % self.engine)
+            return scratch
+        except Exception:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
+
+    def infer(self, sample):
+        scratch = self._run(sample, lambda d: ["--exportOutput=%s" % os.path.join(d, "out.json"), "--iterations=1",
+                                               "--warmUp=0", "--duration=0"])
+        try:
+            return parse_outputs(os.path.join(scratch, "out.json"), [t["name"] for t in self.outputs])
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    def time(self, sample, runs):
+        scratch = self._run(sample, lambda d: ["--exportTimes=%s" % os.path.join(d, "times.json"),
+                                               "--iterations=%d" % runs, "--warmUp=%d" % WARMUP_MS, "--duration=0"])
+        try:
+            return parse_times(os.path.join(scratch, "times.json"))[-runs:]
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+class Backend:
+    name = "tensorrt"
+    precisions = ("fp32", "fp16", "int8")
+    reference_name = "onnxruntime CPU FP32 on the source model"
+
+    def __init__(self, params, run_command, get_bin_path):
+        from ansible_collections.edgeai.fleet.plugins.module_utils import _model_onnxruntime as ort_backend
+        trtexec = params.get("trtexec") or get_bin_path("trtexec")
+        if not trtexec:
+            raise FleetError("trtexec not found on PATH: install TensorRT (on Jetson it is "
+                             "/usr/src/tensorrt/bin/trtexec) or set the trtexec option", option="trtexec")
+        self.params = params
+        self.runner = CliRunner(run_command, trtexec)
+        # the FP32 reference and the Q/DQ models come from ONNX Runtime on the CPU
+        self.ort = ort_backend.Backend(dict(params, device="CPU", inference_precision="f32",
+                                            input_shapes=params.get("input_shapes")))
+        self.ort_module = ort_backend
+        _rc, out, err = self.runner.run(["--help"], check=False, what="trtexec --help")
+        self.version = parse_version(out) or parse_version(err)
+        if not self.version:
+            raise FleetError("Cannot tell the TensorRT version of %s: its banner has no [TensorRT vNNNNNN] token"
+                             % trtexec, stdout=out, stderr=err)
+        self.major = int(self.version.split(".")[0])
+
+    def toolchain(self):
+        return {"tensorrt": self.version, "onnxruntime": self.ort.toolchain()["onnxruntime"],
+                "onnx": self.ort.toolchain()["onnx"]}
+
+    def unsupported(self, precision):
+        if precision == "fp16" and self.major >= 11:
+            return ("TensorRT %s removed --fp16 (always strongly typed): convert the model to FP16 (ModelOpt "
+                    "AutoCast) and build it with precision fp32" % self.version)
+        if precision == "int8-weights":
+            return "weight-only INT8 is not a TensorRT engine precision"
+        return self.ort.unsupported("int8" if precision == "int8" else "fp32")
+
+    def describe(self, src, shapes):
+        return self.ort.describe(src, shapes)
+
+    def reference(self, src, shapes, samples):
+        return self.ort.reference(src, shapes, samples)
+
+    def _timing_cache(self, gpu):
+        cache_dir = self.params.get("cache_dir")
+        if not cache_dir:
+            return None
+        arch = (gpu or {}).get("compute_capability") or "unknown"
+        path, _removed = prune_cache(cache_dir, "tensorrt", "tensorrt-%s-sm%s" % (self.version, arch.replace(".", "")))
+        return os.path.join(path, "timing.cache")
+
+    def build(self, src, precision, out_dir, calibration):
+        shapes = self.params.get("input_shapes")
+        onnx_path = src
+        if precision == "int8":
+            onnx_path = os.path.join(out_dir, ".qdq.onnx")
+            self.ort_module.quantize(src, shapes, "int8", calibration, onnx_path)
+        gpu = (getattr(self, "fingerprint", None) or {}).get("gpu")
+        try:
+            self.runner.run(build_argv(onnx_path, os.path.join(out_dir, ENTRYPOINT), precision, self.major,
+                                       self._timing_cache(gpu), shapes), what="trtexec build (%s)" % precision)
+        finally:
+            if onnx_path != src and os.path.exists(onnx_path):
+                os.unlink(onnx_path)
+        return ENTRYPOINT
+
+    def load(self, out_dir, entrypoint):
+        inputs, outputs = self.describe(self.params["src"], self.params.get("input_shapes"))
+        engine = os.path.join(out_dir, entrypoint)
+        if not os.path.isfile(engine):
+            raise FleetError("trtexec reported success but wrote no engine %s" % engine)
+        precision = os.path.basename(out_dir)  # the compiler builds each candidate in <workdir>/<precision>
+        return Session(self.runner, engine, inputs, outputs,
+                       {"device": "GPU%d" % self.params.get("gpu_index", 0),
+                        "inference_precision": ENGINE_PRECISION.get(precision, "f32")})
