@@ -259,6 +259,8 @@ write_inventory() {
     echo "  vars:"
     echo "    ansible_connection: containers.podman.podman"
     echo "    ansible_python_interpreter: /usr/bin/python3"
+    # podman exec already runs as root, and the minimal image has no sudo for plays that say become.
+    echo "    ansible_become: false"
     echo "  children:"
     for role in cpu gpu bootc; do
       lines=""
