@@ -8,6 +8,8 @@ SHELL := /bin/bash
 # PYTHON=3.12 selects pyenv's 3.12 (ansible-core 2.21); the default is the machine's 3.11 (core 2.19).
 PYTHON ?= 3.11
 PYBIN := $(shell command -v python$(PYTHON) 2>/dev/null || ls -1d $$HOME/.pyenv/versions/$(PYTHON)*/bin/python3 2>/dev/null | tail -n1)
+# pyenv's shims refuse versions that are not selected, so name the interpreter's own directory.
+PY39 := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.9*/bin/python3.9) $(shell command -v python3.9))
 VENV ?= $(CURDIR)/.venv$(if $(filter 3.11,$(PYTHON)),,-$(PYTHON))
 BIN := $(VENV)/bin
 BUILD := $(CURDIR)/.build
@@ -79,7 +81,7 @@ sanity: venv $(SANITY_TREE)
 	@tests/setup/get-pip-shim.sh $(BIN)/python
 	cd $(SANITY_TREE) && $(BIN)/ansible-test sanity --venv --python $(PYTHON)
 	@# Device-side code must also compile and import on the oldest target Python the collection claims.
-	cd $(SANITY_TREE) && $(BIN)/ansible-test sanity --venv --python 3.9 --test compile --test import
+	cd $(SANITY_TREE) && PATH=$(dir $(PY39)):$$PATH $(BIN)/ansible-test sanity --venv --python 3.9 --test compile --test import
 
 lint: venv collection
 	$(BIN)/ansible-lint --profile production
