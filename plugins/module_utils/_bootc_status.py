@@ -1,0 +1,236 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 edgeai.fleet contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Private to the edgeai.fleet collection: may change without notice.
+
+"""Read ``bootc status`` and turn the BootcHost document into the ``edgeai_bootc`` facts.
+
+Only ``bootc status --format=json --format-version=1`` is parsed (never the human format).
+Every key of the document except apiVersion/kind may be absent depending on the bootc
+version (1.1.x lacks ``architecture``; early builds lack ``rollbackQueued``/``bootOrder``;
+1.7 adds ``softRebootCapable``; 1.12 ``downloadOnly``; 1.14 ``usrOverlay``; 1.16.7
+``readOnly``), so every lookup here tolerates a missing key or a null.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError
+from ansible_collections.edgeai.fleet.plugins.module_utils._runner import parse_json
+
+API_VERSIONS = ("org.containers.bootc/v1", "org.containers.bootc/v1alpha1")
+STATUS_ARGS = ["status", "--format=json", "--format-version=1"]
+# bootc before 0.1.13 had no --format; 1.1.x (the supported floor) has both.
+LEGACY_STATUS_ARGS = ["status", "--json"]
+CLAP_USAGE_RC = 2
+
+# First bootc release with each flag or field (reference bootc.md section 1.11).
+FEATURES = {
+    "rollback": (0, 1, 10),
+    "format_version": (0, 1, 14),
+    "rollback_apply": (1, 1, 7),
+    "soft_reboot": (1, 7, 0),
+    "download_only": (1, 12, 0),
+    "from_downloaded": (1, 12, 0),
+    "upgrade_tag": (1, 15, 0),
+}
+
+_VERSION_RE = re.compile(r"(\d+)\.(\d+)\.(\d+)")
+_ROOT_HINT = ("bootc needs root with CAP_SYS_ADMIN even for 'status': run the task with become: true")
+
+
+def parse_version(text):
+    """``bootc 1.1.6`` -> ``(1, 1, 6)``; None when no x.y.z is present."""
+    match = _VERSION_RE.search(text or "")
+    return tuple(int(part) for part in match.groups()) if match else None
+
+
+def version_string(version):
+    return ".".join(str(part) for part in version) if version else None
+
+
+def features(version):
+    """Which optional flags the installed bootc has; None values mean "unknown version"."""
+    return {name: (None if version is None else version >= since) for name, since in FEATURES.items()}
+
+
+def require_feature(version, feature, option):
+    """Raise a FleetError naming the bootc version ``option`` needs when ``version`` is older."""
+    since = FEATURES[feature]
+    if version is not None and version < since:
+        raise FleetError(
+            "%s needs bootc %s or newer; this host has bootc %s. Update the image to a newer bootc "
+            "or leave %s unset." % (option, version_string(since), version_string(version), option),
+            bootc_version=version_string(version))
+
+
+def read_version(runner):
+    """Return the installed bootc version tuple, or None when ``--version`` says nothing usable."""
+    rc, out, _err = runner.run(["--version"], check=False)
+    return parse_version(out) if rc == 0 else None
+
+
+def read_status(runner):
+    """Run ``bootc status`` and return the raw BootcHost document (a dict).
+
+    Stdout is parsed from its first ``{`` because bootc before 1.7 printed
+    ``Waiting for sysroot lock...`` on stdout while another bootc process held the lock.
+    """
+    rc, out, err = runner.run(STATUS_ARGS, check=False)
+    argv = runner.argv(STATUS_ARGS)
+    if rc == CLAP_USAGE_RC:
+        rc, out, err = runner.run(LEGACY_STATUS_ARGS, check=False)
+        argv = runner.argv(LEGACY_STATUS_ARGS)
+    if rc != 0:
+        raise FleetError(
+            "%s failed (rc=%d): %s. %s" % (" ".join(argv), rc, (err or out or "").strip() or "no output", _ROOT_HINT),
+            cmd=argv, rc=rc, stdout=out, stderr=err)
+    doc = parse_json(out, argv, rc, err, skip_to_json=True)
+    validate_document(doc, argv)
+    return doc
+
+
+def validate_document(doc, argv=None):
+    if not isinstance(doc, dict) or doc.get("kind") != "BootcHost":
+        raise FleetError("%s did not print a BootcHost document (kind=%r); is this really bootc?"
+                         % (" ".join(argv or ["bootc status"]), doc.get("kind") if isinstance(doc, dict) else None),
+                         document=doc)
+    if doc.get("apiVersion") not in API_VERSIONS:
+        raise FleetError("bootc status apiVersion %r is not supported (expected one of %s); the collection needs an "
+                         "update for this bootc release" % (doc.get("apiVersion"), ", ".join(API_VERSIONS)),
+                         document=doc)
+
+
+def _dict(value):
+    return value if isinstance(value, dict) else {}
+
+
+def _signature(value):
+    """``containerPolicy`` / ``insecure`` stay strings; ``{"ostreeRemote": "x"}`` becomes ``ostreeRemote:x``."""
+    if isinstance(value, dict) and value.get("ostreeRemote"):
+        return "ostreeRemote:%s" % value["ostreeRemote"]
+    return value if isinstance(value, str) else None
+
+
+def image_ref(ref):
+    """An ImageReference as ``{image, transport, signature}``, or None."""
+    if not isinstance(ref, dict) or not ref.get("image"):
+        return None
+    return {"image": ref.get("image"), "transport": ref.get("transport") or "registry",
+            "signature": _signature(ref.get("signature"))}
+
+
+def image_status(status):
+    """An ImageStatus (booted image, cachedUpdate) as ``{image, transport, digest, version, timestamp, architecture}``."""
+    status = _dict(status)
+    ref = image_ref(status.get("image")) or {}
+    if not ref and not status.get("imageDigest"):
+        return None
+    return {"image": ref.get("image"), "transport": ref.get("transport"), "signature": ref.get("signature"),
+            "digest": status.get("imageDigest"), "version": status.get("version"),
+            "timestamp": status.get("timestamp"), "architecture": status.get("architecture")}
+
+
+def boot_entry(entry):
+    """A BootEntry as the flat shape the facts contract promises, or None."""
+    if not isinstance(entry, dict):
+        return None
+    img = image_status(entry.get("image")) or {}
+    ostree = _dict(entry.get("ostree"))
+    return {
+        "image": img.get("image"), "transport": img.get("transport"), "signature": img.get("signature"),
+        "digest": img.get("digest"), "version": img.get("version"), "timestamp": img.get("timestamp"),
+        "architecture": img.get("architecture"),
+        "pinned": bool(entry.get("pinned", False)),
+        "incompatible": bool(entry.get("incompatible", False)),
+        "download_only": bool(entry.get("downloadOnly", False)),
+        "soft_reboot_capable": entry.get("softRebootCapable"),
+        "store": entry.get("store"),
+        "ostree_checksum": ostree.get("checksum"),
+        "cached_update": _cached(entry.get("cachedUpdate")),
+    }
+
+
+def _cached(value):
+    img = image_status(value)
+    if not img or not img.get("digest"):
+        return None
+    return {"digest": img["digest"], "version": img.get("version"), "timestamp": img.get("timestamp")}
+
+
+def not_bootc(reason, bootc_version=None, raw=None):
+    """Facts for a host that is not booted via bootc (or has no bootc at all)."""
+    return {
+        "is_bootc": False, "reason": reason, "api_version": (raw or {}).get("apiVersion"),
+        "booted": None, "staged": None, "rollback": None, "other_deployments": [],
+        "spec_image": None, "boot_order": None, "rollback_queued": False,
+        "update_available": False, "cached_update": None, "incompatible": False,
+        "read_only": False, "usr_overlay": None, "type": None,
+        "bootc_version": version_string(bootc_version), "features": features(bootc_version),
+        "raw": raw,
+    }
+
+
+def normalise(doc, bootc_version=None):
+    """Turn a BootcHost document into the ``edgeai_bootc`` facts (see the bootc_info RETURN docs)."""
+    validate_document(doc)
+    spec = _dict(doc.get("spec"))
+    status = _dict(doc.get("status"))
+    booted = boot_entry(status.get("booted"))
+    if booted is None:
+        return not_bootc("The host is not booted via bootc (bootc status reports no booted deployment); "
+                         "this is a package-mode host or a container.", bootc_version, doc)
+    staged = boot_entry(status.get("staged"))
+    rollback = boot_entry(status.get("rollback"))
+    # The cached update belongs to the deployment that boots next: staged if there is one.
+    cached = (staged or {}).get("cached_update") or booted.get("cached_update")
+    next_digests = {booted.get("digest"), (staged or {}).get("digest")}
+    update = bool(cached and cached["digest"] not in next_digests)
+    incompatible = booted["incompatible"]
+    overlay = status.get("usrOverlay")
+    return {
+        "is_bootc": True,
+        "reason": ("The booted deployment has local rpm-ostree modifications (incompatible); manage it with "
+                   "rpm-ostree or run 'rpm-ostree reset'." if incompatible else None),
+        "api_version": doc.get("apiVersion"),
+        "booted": booted, "staged": staged, "rollback": rollback,
+        "other_deployments": [boot_entry(e) for e in status.get("otherDeployments") or [] if isinstance(e, dict)],
+        "spec_image": image_ref(spec.get("image")),
+        "boot_order": spec.get("bootOrder") or "default",
+        "rollback_queued": bool(status.get("rollbackQueued", False)) or spec.get("bootOrder") == "rollback",
+        "update_available": update,
+        "cached_update": cached if update else None,
+        "incompatible": incompatible,
+        "read_only": bool(status.get("readOnly", False)),
+        "usr_overlay": overlay if isinstance(overlay, dict) else None,
+        "type": status.get("type"),
+        "bootc_version": version_string(bootc_version),
+        "features": features(bootc_version),
+        "raw": doc,
+    }
+
+
+def gather(runner, bootc_version=None):
+    """Version probe plus status, normalised; the one entry point both modules use."""
+    version = bootc_version if bootc_version is not None else read_version(runner)
+    return normalise(read_status(runner), version)
+
+
+def identity(facts):
+    """The parts of the facts that change when bootc changes the host (used to decide ``changed``)."""
+    def entry(value):
+        if not value:
+            return None
+        return {"image": value.get("image"), "transport": value.get("transport"), "signature": value.get("signature"),
+                "digest": value.get("digest"), "version": value.get("version"),
+                "download_only": value.get("download_only")}
+    return {
+        "booted": entry(facts.get("booted")),
+        "staged": entry(facts.get("staged")),
+        "rollback": entry(facts.get("rollback")),
+        "rollback_queued": bool(facts.get("rollback_queued")),
+        "spec_image": facts.get("spec_image"),
+    }

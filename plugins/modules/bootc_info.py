@@ -1,0 +1,134 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 edgeai.fleet contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: bootc_info
+short_description: Gather bootc deployment facts (booted, staged and rollback images and digests)
+version_added: 0.1.0
+description:
+  - Runs C(bootc status --format=json --format-version=1) and returns the parsed document as the
+    C(edgeai_bootc) fact.
+  - Works on every bootc release from 1.1.x to 1.16; every field that a given release does not print is
+    returned as null or false. Output polluted by the C(Waiting for sysroot lock...) notice that bootc before
+    1.7 printed on stdout is still parsed.
+  - A host without bootc, or not booted via bootc (a package-mode host, a container), is reported with
+    C(is_bootc=false) and a C(reason), not as a failure.
+  - bootc needs root even for C(status) on a booted host, so run this with C(become=true).
+author: edgeai.fleet contributors (@edgeai-fleet)
+extends_documentation_fragment:
+  - edgeai.fleet.attributes
+  - edgeai.fleet.attributes.info_module
+attributes:
+  platform:
+    platforms: posix
+options:
+  executable:
+    description:
+      - Path of the bootc binary. By default C(bootc) is looked up on E(PATH).
+    type: path
+notes:
+  - Changed-ness of other modules is computed from these facts, never from bootc's text output.
+seealso:
+  - module: edgeai.fleet.bootc_image
+"""
+
+EXAMPLES = r"""
+- name: Read the bootc state
+  edgeai.fleet.bootc_info:
+  become: true
+
+- name: Show the booted digest
+  ansible.builtin.debug:
+    msg: "{{ ansible_facts.edgeai_bootc.booted.digest | default('not a bootc host') }}"
+"""
+
+RETURN = r"""
+ansible_facts:
+  description: Facts to add to ansible_facts.
+  returned: always
+  type: dict
+  contains:
+    edgeai_bootc:
+      description:
+        - The host's bootc state.
+        - V(booted), V(staged) and V(rollback) are null or a dict with keys C(image), C(transport), C(signature),
+          C(digest), C(version), C(timestamp), C(architecture), C(pinned), C(incompatible), C(download_only),
+          C(soft_reboot_capable), C(store), C(ostree_checksum) and C(cached_update).
+        - C(is_bootc) is false when bootc is absent or the host is not booted via bootc; C(reason) says why.
+        - C(rollback_queued) is true when the next boot is the rollback deployment.
+        - C(update_available) is true when the last C(bootc upgrade --check) found a digest that is neither
+          booted nor staged; C(cached_update) then holds its C(digest), C(version) and C(timestamp).
+        - C(incompatible) is true when the booted deployment has local rpm-ostree layering.
+        - C(bootc_version) is the installed version (C(x.y.z)) or null; C(features) maps optional bootc
+          features (C(soft_reboot), C(download_only), ...) to true, false, or null when the version is unknown.
+        - C(raw) is the unmodified C(bootc status) document.
+      returned: always
+      type: dict
+      sample:
+        is_bootc: true
+        reason: null
+        api_version: org.containers.bootc/v1
+        booted:
+          image: quay.io/example/edge-os:1.2
+          transport: registry
+          signature: null
+          digest: sha256:47e5ed613a970b6574bfa954ab25bb6e85656552899aa518b5961d9645102b38
+          version: "1.2"
+          timestamp: "2026-03-01T12:00:00Z"
+          architecture: amd64
+          pinned: false
+          incompatible: false
+          download_only: false
+          soft_reboot_capable: false
+          store: ostreeContainer
+          ostree_checksum: 439f6bd2e2361bee292c1f31840d798c5ac5ba76483b8021dc9f7b0164ac0f48
+          cached_update: null
+        staged: null
+        rollback: null
+        other_deployments: []
+        spec_image: {image: quay.io/example/edge-os:1.2, transport: registry, signature: null}
+        boot_order: default
+        rollback_queued: false
+        update_available: false
+        cached_update: null
+        incompatible: false
+        read_only: false
+        usr_overlay: null
+        type: bootcHost
+        bootc_version: 1.16.9
+        features: {rollback: true, soft_reboot: true, download_only: true}
+        raw: {}
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.edgeai.fleet.plugins.module_utils._bootc_status import gather, not_bootc
+from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError, fail_from_error
+from ansible_collections.edgeai.fleet.plugins.module_utils._runner import CliRunner
+
+
+def main():
+    module = AnsibleModule(argument_spec={"executable": {"type": "path"}}, supports_check_mode=True)
+    executable = module.params["executable"] or module.get_bin_path("bootc")
+    if module.params["executable"] and not os.access(executable, os.X_OK):
+        module.fail_json(msg="executable=%s is not an executable file; point it at the bootc binary or leave it "
+                             "unset to search PATH" % executable)
+    if not executable:
+        facts = not_bootc("bootc is not installed (no bootc executable on PATH); this is not an image-mode host.")
+        module.exit_json(changed=False, ansible_facts={"edgeai_bootc": facts})
+    try:
+        facts = gather(CliRunner(module.run_command, executable))
+    except FleetError as err:
+        fail_from_error(module, err)
+    module.exit_json(changed=False, ansible_facts={"edgeai_bootc": facts})
+
+
+if __name__ == "__main__":
+    main()
