@@ -1,0 +1,85 @@
+# Copyright (c) 2026 edgeai.fleet contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The kserve backend on a lab node, after converge and again after side_effect (the broken version 2 rolled back).
+
+All real: systemd runs the PyPI kserve model server with ONNX Runtime from a venv the role filled offline from
+the read-only wheelhouse mount; requests go to its KServe V2 REST endpoint on the node's loopback. The fleet
+report is the JSON file the edgeai.fleet.fleet_report callback wrote for the last playbook run on the controller.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+
+REPO = "/var/lib/edgeai/models/tiny"
+VENV = "/var/lib/edgeai/kserve"
+URL = "http://127.0.0.1:8000"
+
+
+def _curl(host, path, body=None):
+    args = ["curl", "-sS", "--max-time", "20", "-w", "\n%{http_code}", URL + path]
+    if body is not None:
+        args += ["-H", "Content-Type: application/json", "--data-binary", json.dumps(body)]
+    out = host.check_output(" ".join(["%s"] * len(args)), *args)
+    text, status = out.rsplit("\n", 1)
+    return int(status), text
+
+
+def test_service_enabled_and_running(host):
+    service = host.service("edgeai-model-tiny.service")
+    assert service.is_enabled and service.is_running
+
+
+def test_version_1_serves_and_version_2_is_gone(host):
+    assert host.file(REPO + "/current").is_symlink
+    assert host.file(REPO + "/current").linked_to == REPO + "/1"
+    # After side_effect the rejected version 2 is deleted, so only version 1 remains.
+    assert not host.file(REPO + "/2").exists
+
+
+def test_venv_installed_offline_from_the_wheelhouse(host):
+    assert host.mount_point("/srv/edgeai-wheelhouse").exists
+    assert "ro" in host.mount_point("/srv/edgeai-wheelhouse").options
+    installed = {p["name"].lower(): p["version"]
+                 for p in json.loads(host.check_output(VENV + "/bin/python -m pip list --format json"))}
+    assert installed["kserve"] == "0.21.0" and installed["onnxruntime"] == "1.32.0" and installed["numpy"] == "2.4.6"
+    assert "openvino" not in installed
+
+
+def test_v2_live_and_model_ready(host):
+    assert _curl(host, "/v2/health/live")[0] == 200
+    status, text = _curl(host, "/v2/models/tiny/ready")
+    assert status == 200, text
+
+
+def test_golden_inference_within_tolerance_on_cpu(host):
+    golden = json.loads(host.file(REPO + "/current/golden.json").content_string)
+    manifest = json.loads(host.file(REPO + "/current/manifest.json").content_string)
+    status, text = _curl(host, "/v2/models/tiny/infer", {"inputs": golden["inputs"]})
+    assert status == 200, text
+    answer = json.loads(text)
+    assert answer["model_version"] == "1"
+    assert answer["parameters"]["device"] == "CPU" and answer["parameters"]["precision"] == "f32"
+    got = {o["name"]: o["data"] for o in answer["outputs"]}
+    for expected in golden["outputs"]:
+        data = got[expected["name"]]
+        assert len(data) == len(expected["data"])
+        assert max(abs(a - b) for a, b in zip(data, expected["data"])) <= manifest["tolerance"]["max_abs"]
+        dot = sum(a * b for a, b in zip(data, expected["data"]))
+        norms = math.sqrt(sum(a * a for a in data)) * math.sqrt(sum(b * b for b in expected["data"]))
+        assert dot / norms >= manifest["tolerance"]["min_cosine"]
+
+
+def test_fleet_report_names_version_1():
+    path = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "report", "fleet-report.json")
+    with open(path, encoding="utf-8") as handle:
+        report = json.load(handle)["hosts"]["model-serving-kserve"]["report"]
+    assert report["model"] == "tiny"
+    # After converge: "1" with the figures; after side_effect: "1 (rolled back from 2)".
+    assert str(report["model_version"]) == "1" or report["model_version"] == "1 (rolled back from 2)"
+    if str(report["model_version"]) == "1":
+        assert report["device"] == "CPU" and report["precision"] == "f32"
+        assert 0 < float(report["p50_ms"]) <= float(report["p95_ms"])
+        assert report["gpu_needed"] == "no"
