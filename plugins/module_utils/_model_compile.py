@@ -26,6 +26,7 @@ from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetE
 from ansible_collections.edgeai.fleet.plugins.module_utils._files import read_text
 from ansible_collections.edgeai.fleet.plugins.module_utils import _model_fingerprint as fp
 from ansible_collections.edgeai.fleet.plugins.module_utils import _model_gates as gates
+from ansible_collections.edgeai.fleet.plugins.module_utils import _model_images as images
 from ansible_collections.edgeai.fleet.plugins.module_utils import _model_manifest as mf
 from ansible_collections.edgeai.fleet.plugins.module_utils._model_samples import (
     golden_doc, load_calibration, synthetic_samples, crop_sample)
@@ -69,11 +70,13 @@ def source_files(src):
 def plan(params, backend, fingerprint):
     """Everything the idempotence decision needs, computed without compiling anything."""
     sources = source_files(params["src"])
-    calibration = _calibration_files(params.get("calibration"))
+    spec = params.get("calibration_spec")
+    calibration, are_images = _calibration_files(params.get("calibration"), spec)
     options = dict((k, params.get(k)) for k in KEYED_OPTIONS)
     doc = {
         "source_sha256": mf.set_sha256(sources),
-        "calibration_sha256": mf.set_sha256(calibration) if calibration else None,
+        # the preprocessing is part of the calibration set's identity (hashed only when images are used)
+        "calibration_sha256": images.calibration_sha256(calibration, spec if are_images else None) if calibration else None,
         "options": options,
         "toolchain": backend.toolchain(),
         "fingerprint": fingerprint,
@@ -81,19 +84,23 @@ def plan(params, backend, fingerprint):
     doc["inputs_sha256"] = mf.sha256_doc(doc)
     doc["sources"] = sources
     doc["calibration_files"] = calibration
+    doc["calibration_images"] = are_images
     return doc
 
 
-def _calibration_files(directory):
+def _calibration_files(directory, spec):
+    """``(sorted sample paths, are_images)``; refuses mixed, unknown or missing samples."""
     if not directory:
-        return []
+        if spec is not None:
+            raise FleetError("calibration_preprocess is %s but no calibration directory is given: pass calibration "
+                             "(a directory of images) or drop calibration_preprocess" % spec["name"],
+                             option="calibration_preprocess")
+        return [], False
     if not os.path.isdir(directory):
         raise FleetError("calibration %s is not a directory: pass a directory of .npy (one input) or .npz "
-                         "(named inputs) sample files" % directory, calibration=directory)
-    files = [os.path.join(directory, n) for n in sorted(os.listdir(directory)) if n.endswith((".npy", ".npz"))]
-    if not files:
-        raise FleetError("calibration %s holds no .npy or .npz files" % directory, calibration=directory)
-    return files
+                         "(named inputs) sample files, or of images with calibration_preprocess" % directory,
+                         calibration=directory)
+    return images.classify(directory, sorted(os.listdir(directory)), spec)
 
 
 def decide(dest, current):
@@ -160,7 +167,10 @@ class Compiler:
         holdout = params["holdout"]
         files = self.planned["calibration_files"]
         if files:
-            samples = load_calibration(files, inputs)
+            if self.planned.get("calibration_images"):
+                samples = images.load_images(files, inputs, params["calibration_spec"])
+            else:
+                samples = load_calibration(files, inputs)
             if len(samples) <= holdout:
                 raise FleetError("calibration holds %d samples but holdout is %d: provide more samples than are "
                                  "held back for the fidelity gate" % (len(samples), holdout),
@@ -168,11 +178,16 @@ class Compiler:
             return samples[:-holdout], samples[-holdout:]
         return [], synthetic_samples(inputs, holdout)
 
-    def build_all(self, workdir):
+    def prepare(self):
+        """Model inputs/outputs and the samples, read before anything is written (bad samples write nothing)."""
+        inputs, outputs = self.backend.describe(self.params["src"], self.params.get("input_shapes"))
+        calib, evals = self._samples(inputs)
+        return inputs, outputs, calib, evals
+
+    def build_all(self, workdir, prepared=None):
         """Build, load-test, gate and time every candidate; return (chosen, all_records)."""
         params, backend = self.params, self.backend
-        inputs, outputs = backend.describe(params["src"], params.get("input_shapes"))
-        calib, evals = self._samples(inputs)
+        inputs, outputs, calib, evals = prepared or self.prepare()
         precisions, records = candidates_for(params, backend, bool(calib))
         reference = backend.reference(params["src"], params.get("input_shapes"), evals)
         golden_input = crop_sample(evals[0], params.get("golden_shapes"))
@@ -239,11 +254,12 @@ class Compiler:
 
     def run(self, dest):
         """Compile into a temporary directory beside ``dest`` and swap it in; return the manifest."""
+        prepared = self.prepare()
         parent = os.path.dirname(os.path.abspath(dest))
         os.makedirs(parent, exist_ok=True)
         workdir = tempfile.mkdtemp(prefix=".%s.build-" % os.path.basename(dest), dir=parent)
         try:
-            chosen, records, inputs, outputs = self.build_all(workdir)
+            chosen, records, inputs, outputs = self.build_all(workdir, prepared)
             ready, doc = self.finish(chosen, records, inputs, outputs)
             swap_into_place(ready, dest)
             return doc
@@ -319,6 +335,8 @@ def validate_params(params):
             raise FleetError("%s must be at least 1, got %d" % (key, params[key]), option=key)
     params["input_shapes"] = _check_shapes(params, "input_shapes")
     params["golden_shapes"] = _check_shapes(params, "golden_shapes")
+    params["calibration_spec"] = images.resolve_spec(params.get("calibration_preprocess"),
+                                                     params.get("calibration_preprocess_options"))
     if params["candidates"] and params["precision"] != "auto":
         raise FleetError("candidates is only used with precision: auto (precision is %s)" % params["precision"],
                          option="candidates")

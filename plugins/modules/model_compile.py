@@ -46,6 +46,7 @@ requirements:
   - openvino (target V(openvino)), nncf (precisions V(int8) and V(int8-weights) on OpenVINO)
   - onnxruntime and onnx (target V(onnxruntime); target V(tensorrt) for the FP32 reference and INT8 Q/DQ models)
   - trtexec from TensorRT (target V(tensorrt)); nvidia-ml-py when O(gpu_facts) is not given for V(tensorrt)
+  - Pillow (only when O(calibration) holds images)
 options:
   name:
     description: Model name recorded in the manifest (the name the model server serves it under).
@@ -108,9 +109,55 @@ options:
   calibration:
     description:
       - Directory of sample inputs, one sample per file, C(.npy) for a single-input model or C(.npz) keyed by input
-        name, in the model's input layout and preprocessing. The last O(holdout) files (by name) are held back for
-        the fidelity gate and the golden sample; the others calibrate. Its sha256 goes into the manifest.
+        name, in the model's input layout and preprocessing; or images (C(.png), C(.jpg), C(.jpeg), C(.bmp))
+        turned into inputs by O(calibration_preprocess). One kind per directory; files of other types are refused
+        (names starting with a dot are ignored).
+      - The last O(holdout) files (by name) are held back for the fidelity gate and the golden sample; the others
+        calibrate. Its sha256 (for images together with the preprocessing and its parameters) goes into the
+        manifest as C(calibration_sha256).
     type: path
+  calibration_preprocess:
+    description:
+      - How images in O(calibration) become model inputs (NCHW float32, batch 1, for a model with one image input).
+        Images need the Python package Pillow on the compiling host.
+      - V(none) uses C(.npy)/C(.npz) samples as they are; images are refused.
+      - V(ppocr_det) is the PP-OCR text detector's preprocessing as C(rapidocr-onnxruntime) does it (BGR, short side
+        scaled up to C(limit_side_len) 736, both sides rounded to multiples of 32, bilinear,
+        C((x/255 - 0.5)/0.5)). The size follows each image, so the model's H and W must be dynamic (V(-1)) or
+        match what the images resize to.
+      - V(imagenet) is the torchvision evaluation transform (RGB, resize so the crop is C(crop_fraction) 0.875 of
+        the image, center crop to the input's H x W, ImageNet mean/std); the input's H and W must be fixed.
+      - An image whose preprocessed shape does not fit the model input fails the module before anything is written.
+    type: str
+    choices: [none, ppocr_det, imagenet]
+    default: none
+  calibration_preprocess_options:
+    description: Parameters of O(calibration_preprocess) that differ from its defaults; each is hashed with the images.
+    type: dict
+    suboptions:
+      limit_side_len:
+        description: V(ppocr_det) only. Side length the image is scaled to (default 736).
+        type: int
+      limit_type:
+        description:
+          - V(ppocr_det) only. V(min) (default, rapidocr) scales the short side up to O(calibration_preprocess_options.limit_side_len);
+            V(max) (PaddleOCR's C(predict_det.py)) scales the long side down to it.
+        type: str
+        choices: [min, max]
+      crop_fraction:
+        description: V(imagenet) only. Crop size over resized size (default 0.875, 224 out of 256).
+        type: float
+      mean:
+        description:
+          - Per-channel mean subtracted after scaling to [0, 1], in the channel order the preprocessing produces
+            (BGR for V(ppocr_det), RGB for V(imagenet)). Defaults 0.5 (ppocr_det), ImageNet's (imagenet).
+            PaddleOCR's own detector script uses ImageNet's for V(ppocr_det).
+        type: list
+        elements: float
+      std:
+        description: Per-channel standard deviation, like O(calibration_preprocess_options.mean).
+        type: list
+        elements: float
   holdout:
     description: Number of samples held back for the fidelity gate (synthetic samples are used without O(calibration)).
     type: int
@@ -181,6 +228,27 @@ EXAMPLES = r"""
     cache_dir: /var/cache/edgeai/compile
   register: compiled
 
+- name: Calibrate the detector on scanned pages (640x640 JPEGs), preprocessed as rapidocr does
+  edgeai.fleet.model_compile:
+    name: ocr_det
+    src: /var/lib/edgeai/src/ch_PP-OCRv4_det_infer.onnx
+    dest: /var/lib/edgeai/artifacts/ocr_det/int8-pages
+    precision: int8
+    input_shapes: {x: [1, 3, 640, 640]}
+    calibration: /var/lib/edgeai/calib/pages
+    calibration_preprocess: ppocr_det
+    calibration_preprocess_options: {limit_side_len: 640}
+
+- name: Calibrate an image classifier on JPEGs with the ImageNet transform
+  edgeai.fleet.model_compile:
+    name: resnet50
+    src: /var/lib/edgeai/src/resnet50.onnx
+    dest: /var/lib/edgeai/artifacts/resnet50/int8
+    precision: int8
+    input_shapes: {input: [1, 3, 224, 224]}
+    calibration: /var/lib/edgeai/calib/imagenet-sample
+    calibration_preprocess: imagenet
+
 - name: Keep the fastest of INT8, INT8 weights, FP16 and FP32 that passes the gate
   edgeai.fleet.model_compile:
     name: minilm
@@ -245,6 +313,9 @@ from ansible_collections.edgeai.fleet.plugins.module_utils._model_compile import
 GATE = dict(min_cosine=dict(type="float", default=0.98), max_abs_diff=dict(type="float"))
 TOLERANCE = dict(max_abs=dict(type="float", default=0.05), min_cosine=dict(type="float", default=0.999))
 PRECISIONS = ["fp32", "fp16", "int8", "int8-weights"]
+PREPROCESS = dict(limit_side_len=dict(type="int"), limit_type=dict(type="str", choices=["min", "max"]),
+                  crop_fraction=dict(type="float"), mean=dict(type="list", elements="float"),
+                  std=dict(type="list", elements="float"))
 
 
 def main():
@@ -258,6 +329,8 @@ def main():
             device=dict(type="str", default="CPU"),
             inference_precision=dict(type="str", default="f32", choices=["f32", "bf16", "f16"]),
             input_shapes=dict(type="dict"), golden_shapes=dict(type="dict"), calibration=dict(type="path"),
+            calibration_preprocess=dict(type="str", default="none", choices=["none", "ppocr_det", "imagenet"]),
+            calibration_preprocess_options=dict(type="dict", options=PREPROCESS),
             holdout=dict(type="int", default=2), model_type=dict(type="str", default="cnn", choices=["cnn", "transformer"]),
             fidelity_gate=dict(type="dict", default={}, options=GATE, apply_defaults=True),
             tolerance=dict(type="dict", default={}, options=TOLERANCE, apply_defaults=True),

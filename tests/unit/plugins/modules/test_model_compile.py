@@ -136,3 +136,62 @@ def test_fingerprint_only_reads_nothing_else(tmp_path, backends):
     assert result["fingerprint"]["gpu"] is None and backends == []
     result, failed = run_module(model_compile, {"name": "det"})
     assert failed and "src" in result["msg"]
+
+
+def _pages(tmp_path, count=4):
+    from PIL import Image
+    import numpy as np
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    for i in range(count):
+        rng = np.random.default_rng(i)
+        Image.fromarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8), "RGB").save(str(folder / ("p%d.jpg" % i)))
+    return str(folder)
+
+
+def test_image_calibration_check_mode_compile_idempotent_and_preprocess_change(tmp_path, backends):
+    pytest.importorskip("PIL")
+    args = _args(tmp_path, precision="int8", calibration=_pages(tmp_path), input_shapes={"x": [1, 3, -1, -1]},
+                 calibration_preprocess="ppocr_det", calibration_preprocess_options={"limit_side_len": 64, "limit_type": "max"})
+    result, failed = run_module(model_compile, args, check_mode=True, diff=True)
+    assert not failed and result["changed"] and not os.path.exists(os.path.dirname(args["dest"]))
+    predicted = result["manifest"]["calibration_sha256"]
+    result, failed = run_module(model_compile, args)
+    assert not failed and result["changed"] and result["manifest"]["calibration_sha256"] == predicted
+    assert result["manifest"]["fidelity"]["samples"] == 2
+    first = _tree(args["dest"])
+    result, failed = run_module(model_compile, args)
+    assert not failed and not result["changed"] and _tree(args["dest"]) == first
+    other = dict(args, calibration_preprocess_options={"limit_side_len": 96, "limit_type": "max"})
+    result, failed = run_module(model_compile, other, check_mode=True)
+    assert result["changed"] and result["reason"] == "inputs changed: calibration_sha256"
+
+
+def test_image_calibration_that_does_not_fit_writes_nothing(tmp_path, backends):
+    pytest.importorskip("PIL")
+    args = _args(tmp_path, precision="int8", calibration=_pages(tmp_path), input_shapes={"x": [1, 3, 640, 640]},
+                 calibration_preprocess="ppocr_det")
+    result, failed = run_module(model_compile, args)
+    assert failed and "calibration_preprocess ppocr_det but input x expects [1, 3, 640, 640]" in result["msg"]
+    assert not os.path.exists(os.path.dirname(args["dest"])) and backends[-1].builds == []
+
+
+def test_image_calibration_without_pillow_names_the_package(tmp_path, backends, monkeypatch):
+    from ansible_collections.edgeai.fleet.plugins.module_utils import _model_images
+    pytest.importorskip("PIL")
+    pages = _pages(tmp_path)
+    monkeypatch.setattr(_model_images, "Image", None)
+    monkeypatch.setattr(_model_images, "PIL_IMPORT_ERROR", "Traceback: No module named 'PIL'")
+    result, failed = run_module(model_compile, _args(tmp_path, calibration=pages, calibration_preprocess="imagenet"))
+    assert failed and "Pillow" in result["msg"] and "calibration images" in result["msg"]
+    assert "No module named 'PIL'" in result["exception"]
+
+
+def test_preprocess_options_are_validated(tmp_path, backends):
+    result, failed = run_module(model_compile, _args(tmp_path, calibration_preprocess="ppocr_det",
+                                                     calibration_preprocess_options={"limit_type": "widest"}))
+    assert failed and "limit_type" in result["msg"]
+    result, failed = run_module(model_compile, _args(tmp_path, calibration_preprocess="imagenet",
+                                                     calibration_preprocess_options={"limit_side_len": 640}))
+    assert failed and "do not apply to calibration_preprocess imagenet" in result["msg"]
+    assert backends == []
