@@ -225,6 +225,7 @@ start_node() {
   podman run -d --name "$name" --hostname "$name" \
     --label edgeai.lab=1 --label "edgeai.lab.prefix=$PREFIX" --label "edgeai.lab.role=$role" \
     --network none --systemd always "${ULIMITS[@]}" "${extra[@]}" \
+    --volume "$CACHE/wheelhouse:/srv/edgeai-wheelhouse:ro" \
     "$image" /sbin/init >/dev/null
 }
 
@@ -295,10 +296,24 @@ cmd_prepare() {
   (cd "$REPO_ROOT" && "$playbook" -i "$INVENTORY" -e "lab_doubles_archive_dir=$archives" "$LAB_DIR/prepare.yml")
 }
 
+# What the demo's model stage needs from the controller: the nodes have no network, so they install the
+# model server from a wheelhouse mounted at /srv/edgeai-wheelhouse (with the controller's OpenVINO, the
+# toolchain the artifact is compiled with), and the model plus its calibration set sit in the cache.
+prepare_models() {
+  local python openvino
+  python=$(command -v python3)
+  openvino=$("$python" -c 'import importlib.metadata as m; print(m.version("openvino"))' 2>/dev/null) ||
+    die "the controller's Python ($python) has no openvino; run 'make venv' and use the venv"
+  "$LAB_DIR/wheelhouse.sh" "openvino==$openvino" >/dev/null
+  "$python" "$LAB_DIR/demo_model.py" "$CACHE/models" >/dev/null
+  printf '%s\n' "$openvino" >"$CACHE/models/openvino-version"
+}
+
 cmd_up() {
   local count=${1:-3} i deadline name names=()
   [[ $count =~ ^[1-9][0-9]*$ ]] || die "up: node count must be a positive integer, got '$count'"
   cmd_build
+  prepare_models
   for ((i = 1; i <= count; i++)); do
     names+=("$(node_name "$i")")
     start_node "${names[-1]}" "$(node_role "$i")"

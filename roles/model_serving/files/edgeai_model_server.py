@@ -75,7 +75,9 @@ class OpenVINORunner:
         devices = self.compiled.get_property("EXECUTION_DEVICES")
         self.device = ",".join(devices) if isinstance(devices, (list, tuple)) else str(devices)
         try:
-            self.precision = str(self.compiled.get_property("INFERENCE_PRECISION_HINT")).lower()
+            hint = self.compiled.get_property("INFERENCE_PRECISION_HINT")
+            # An openvino.Type prints as "<Type: 'float32'>"; its type name is the hint's own spelling ("f32").
+            self.precision = hint.get_type_name() if hasattr(hint, "get_type_name") else str(hint).lower()
         except RuntimeError:  # devices without the property (some NPUs) report what was asked
             self.precision = precision
 
