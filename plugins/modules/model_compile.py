@@ -44,7 +44,7 @@ attributes:
 requirements:
   - numpy
   - openvino (target V(openvino)), nncf (precisions V(int8) and V(int8-weights) on OpenVINO)
-  - onnxruntime and onnx (target V(onnxruntime); target V(tensorrt) for the FP32 reference and INT8 Q/DQ models)
+  - onnxruntime, onnx and sympy (target V(onnxruntime); target V(tensorrt) for the FP32 reference and INT8 Q/DQ models)
   - trtexec from TensorRT (target V(tensorrt)); nvidia-ml-py when O(gpu_facts) is not given for V(tensorrt)
   - Pillow (only when O(calibration) holds images)
 options:
