@@ -80,6 +80,6 @@ def test_fleet_report_names_version_1():
     # After converge: "1" with the figures; after side_effect: "1 (rolled back from 2)".
     assert str(report["model_version"]) == "1" or report["model_version"] == "1 (rolled back from 2)"
     if str(report["model_version"]) == "1":
-        assert report["device"] == "CPU" and report["precision"] == "f32"
+        assert report["device"] == "CPU" and report["precision"] == "fp32/f32"  # the artifact's precision, then the runtime's
         assert 0 < float(report["p50_ms"]) <= float(report["p95_ms"])
         assert report["gpu_needed"] == "no"
