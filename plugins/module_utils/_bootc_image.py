@@ -126,12 +126,24 @@ class BootcImage:
         if facts["read_only"]:
             raise FleetError("The sysroot is read-only (a live ISO?); bootc cannot stage or roll back here.")
 
+    def _free_mib(self, path):
+        st = self.statvfs(path)
+        return st.f_bavail * st.f_frsize // (1024 * 1024)
+
     def check_space(self):
+        """Refuse a pull that would fill the deployments' file system, or a stage /boot cannot finalize."""
+        pull_minimum = self.params.get("min_free_mib") or 0
+        if pull_minimum:
+            where = "/sysroot" if os.path.isdir("/sysroot") else "/"
+            free = self._free_mib(where)
+            if free < pull_minimum:
+                raise FleetError("%s has %d MiB free but min_free_mib=%d for the image pull: remove the rollback "
+                                 "deployment or old images first ('ostree admin cleanup', 'bootc image prune'), or "
+                                 "lower min_free_mib." % (where, free, pull_minimum), free_mib=free)
         minimum = self.params.get("boot_min_free_mib") or 0
         if not minimum or not os.path.isdir("/boot"):
             return
-        st = self.statvfs("/boot")
-        free = st.f_bavail * st.f_frsize // (1024 * 1024)
+        free = self._free_mib("/boot")
         if free < minimum:
             raise FleetError("/boot has %d MiB free but boot_min_free_mib=%d: ostree copies the kernel and initramfs "
                              "there when the staged deployment is finalized at shutdown, and a full /boot silently "

@@ -16,6 +16,7 @@ version (1.1.x lacks ``architecture``; early builds lack ``rollbackQueued``/``bo
 
 from __future__ import annotations
 
+import os
 import re
 
 from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError
@@ -234,3 +235,17 @@ def identity(facts):
         "rollback_queued": bool(facts.get("rollback_queued")),
         "spec_image": facts.get("spec_image"),
     }
+
+
+def boot_mode(root="/"):
+    """How the running system booted, from the markers systemd and ostree leave in /run.
+
+    ``systemd_booted`` is sd_booted(3): false in a container or bootc image build (``RUN`` in a Containerfile),
+    where roles may write files but must not start or restart services. ``ostree_booted`` is an image-based
+    host (bootc or rpm-ostree), where packages come with the image.
+    """
+    return {
+        "systemd_booted": os.path.isdir(os.path.join(root, "run/systemd/system")),
+        "ostree_booted": os.path.exists(os.path.join(root, "run/ostree-booted")),
+    }
+

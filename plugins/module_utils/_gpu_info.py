@@ -53,7 +53,23 @@ PROFILE_SUFFIXES = {0x7: "+me", 0x8: "+me", 0xA: "+gfx", 0xB: "+gfx", 0xC: "+gfx
 L4T_RELEASE = re.compile(r"R(\d+)\s*\(release\),\s*REVISION:\s*([0-9][0-9.]*)")
 
 
-def empty_facts(tegra=None):
+# Daemons (and podman) whose presence means the container engine is installed; the NVIDIA runtime is
+# registered with each one found.
+ENGINE_BINARIES = (
+    ("containerd", ("usr/bin/containerd", "usr/local/bin/containerd")),
+    ("crio", ("usr/bin/crio", "usr/local/bin/crio")),
+    ("docker", ("usr/bin/dockerd", "usr/sbin/dockerd", "usr/local/bin/dockerd")),  # usr/sbin: Debian's docker.io
+    ("podman", ("usr/bin/podman", "usr/local/bin/podman")),
+)
+
+
+def container_engines(root="/"):
+    """Names of the installed container engines, in a stable order."""
+    return [engine for engine, paths in ENGINE_BINARIES
+            if any(os.path.isfile(os.path.join(root, path)) for path in paths)]
+
+
+def empty_facts(tegra=None, engines=None):
     return {
         "platform": "tegra" if tegra else "none",
         "reason": None,
@@ -65,6 +81,7 @@ def empty_facts(tegra=None):
         "mig_capable": False,
         "gpus": [],
         "tegra": tegra,
+        "container_engines": list(engines or []),
     }
 
 
@@ -161,7 +178,7 @@ class _Walk:
 def collect(nvml, root="/", kernel_release=None):
     """Return ``(facts, nvml_ready)``; ``nvml`` is the imported pynvml module or None."""
     tegra = detect_tegra(root, kernel_release)
-    facts = empty_facts(tegra)
+    facts = empty_facts(tegra, container_engines(root))
     if nvml is None:
         facts["reason"] = MISSING_LIBRARY + (_TEGRA_FILES_NOTE if tegra else "")
         return facts, False

@@ -468,14 +468,23 @@ def apply(changes, backup=True, atomic_move=None):
     return backups
 
 
-def run(params, check_mode=False, atomic_move=None, containerd_major=None, read=read_text, listdir=_listdir):
-    """Plan, then apply unless in check mode; return the module's result."""
+def run(params, check_mode=False, atomic_move=None, containerd_major=None, read=read_text, listdir=_listdir,
+        engine_state=None):
+    """Plan, then apply unless in check mode; return the module's result.
+
+    ``engine_state()``, when given, asks the running engine whether it serves the runtime
+    (``_nvidia_engine_state.running_state``): a daemon still on an old config needs a restart even when no file
+    changes now, e.g. after a run killed between the write and the restart.
+    """
     params = defaults(params)
     changes, version, warnings = plan(params, read=read, containerd_major=containerd_major, listdir=listdir)
     backups = {} if check_mode else apply(changes, backup=params.get("backup", True), atomic_move=atomic_move)
+    running = engine_state() if engine_state else None
+    stale = bool(running) and running["active"] is False and params["runtime"] != "podman"
     return {
         "changed": bool(changes),
-        "restart_required": any(c["daemon"] for c in changes),
+        "restart_required": any(c["daemon"] for c in changes) or stale,
+        "running": running,
         "files": [c["path"] for c in changes],
         "backups": backups,
         "diff": [file_diff(c["path"], c["before"], c["after"]) for c in changes],

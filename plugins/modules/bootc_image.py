@@ -117,6 +117,12 @@ options:
     type: str
     choices: [/run/ostree/auth.json, /etc/ostree/auth.json]
     default: /run/ostree/auth.json
+  min_free_mib:
+    description:
+      - Fail before a pull when the file system holding the deployments (C(/sysroot), or C(/)) has less free space
+        than this (MiB). Checked only when the image would be pulled. V(0) disables the check.
+    type: int
+    default: 0
   boot_min_free_mib:
     description:
       - Fail before staging when C(/boot) has less free space than this (MiB). A full C(/boot) makes the update
@@ -238,6 +244,7 @@ ARGUMENT_SPEC = {
     }},
     "auth_file": {"type": "str", "choices": ["/run/ostree/auth.json", "/etc/ostree/auth.json"],
                   "default": "/run/ostree/auth.json"},
+    "min_free_mib": {"type": "int", "default": 0},
     "boot_min_free_mib": {"type": "int", "default": 32},
     "executable": {"type": "path"},
 }

@@ -67,6 +67,9 @@ ansible_facts:
         - C(bootc_version) is the installed version (C(x.y.z)) or null; C(features) maps optional bootc
           features (C(soft_reboot), C(download_only), ...) to true, false, or null when the version is unknown.
         - C(raw) is the unmodified C(bootc status) document.
+        - C(systemd_booted) is false where systemd is not running as init (a container or an image build, where
+          roles write files but start nothing); C(ostree_booted) is true on an image-based (ostree) host. Both
+          are read from C(/run) on every host, bootc or not.
       returned: always
       type: dict
       sample:
@@ -103,13 +106,15 @@ ansible_facts:
         bootc_version: 1.16.9
         features: {rollback: true, soft_reboot: true, download_only: true}
         raw: {}
+        systemd_booted: true
+        ostree_booted: true
 """
 
 import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.edgeai.fleet.plugins.module_utils._bootc_status import gather, not_bootc
+from ansible_collections.edgeai.fleet.plugins.module_utils._bootc_status import boot_mode, gather, not_bootc
 from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError, fail_from_error
 from ansible_collections.edgeai.fleet.plugins.module_utils._runner import CliRunner
 
@@ -122,11 +127,12 @@ def main():
                              "unset to search PATH" % executable)
     if not executable:
         facts = not_bootc("bootc is not installed (no bootc executable on PATH); this is not an image-mode host.")
-        module.exit_json(changed=False, ansible_facts={"edgeai_bootc": facts})
-    try:
-        facts = gather(CliRunner(module.run_command, executable))
-    except FleetError as err:
-        fail_from_error(module, err)
+    else:
+        try:
+            facts = gather(CliRunner(module.run_command, executable))
+        except FleetError as err:
+            fail_from_error(module, err)
+    facts.update(boot_mode())
     module.exit_json(changed=False, ansible_facts={"edgeai_bootc": facts})
 
 

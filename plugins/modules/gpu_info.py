@@ -141,6 +141,14 @@ ansible_facts:
           description: On Jetson/Tegra, C({model, l4t_release}) (either may be V(null)); otherwise V(null).
           type: dict
           sample: {model: NVIDIA Jetson AGX Orin Developer Kit, l4t_release: "36.3.0"}
+        container_engines:
+          description:
+            - The container engines installed on the host (their daemon or, for Podman, its binary found in
+              C(/usr/bin), C(/usr/sbin) or C(/usr/local/bin)), among V(containerd), V(crio), V(docker) and
+              V(podman); the engines M(edgeai.fleet.nvidia_runtime) can register the NVIDIA runtime with.
+          type: list
+          elements: str
+          sample: [containerd, docker]
 """
 
 import traceback

@@ -87,6 +87,16 @@ options:
     description: Keep a timestamped copy of every file before it is changed or removed.
     type: bool
     default: true
+  check_running:
+    description:
+      - Also ask the running engine whether it serves the runtime (C(containerd config dump),
+        C(docker info --format '{{json .Runtimes}}'), C(crio status config), C(podman info --format json)), and
+        report it as RV(running).
+      - A daemon that does not serve it sets RV(restart_required) even when no file changes now, so a run
+        killed between the write and the restart is repaired by the next one. Read-only, also in check mode.
+      - Leave it V(false) where the daemon is not running on purpose (an image build).
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -109,7 +119,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 restart_required:
-  description: Whether a file the running daemon reads has changed (never for podman, which has no daemon).
+  description:
+    - Whether a file the running daemon reads has changed, or (with O(check_running)) the running daemon does not
+      serve the runtime; never for podman, which has no daemon.
   returned: always
   type: bool
   sample: true
@@ -129,6 +141,14 @@ diff:
   returned: when diff mode is on
   type: list
   elements: dict
+running:
+  description:
+    - With O(check_running), what the running engine says; V(null) otherwise.
+    - C(active) is V(true) when the engine serves the runtime, V(false) when it is not running or runs without it,
+      V(null) when its CLI is not installed; C(detail) says which.
+  returned: always
+  type: dict
+  sample: {active: false, detail: "dockerd runs with the runtimes ['io.containerd.runc.v2', 'runc'], not nvidia"}
 runtime_config_version:
   description: The containerd config version written (null for the other engines).
   returned: always
@@ -140,7 +160,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.edgeai.fleet.plugins.module_utils import _nvidia_runtime
 from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError, fail_from_error
-from ansible_collections.edgeai.fleet.plugins.module_utils._runner import CliRunner
+from ansible_collections.edgeai.fleet.plugins.module_utils._nvidia_engine_state import running_state
+from ansible_collections.edgeai.fleet.plugins.module_utils._runner import C_LOCALE, CliRunner
 
 
 def main():
@@ -157,6 +178,7 @@ def main():
             config_version=dict(type="str", default="auto", choices=["auto", "2", "3"]),
             podman_named_runtime=dict(type="bool", default=False),
             backup=dict(type="bool", default=True),
+            check_running=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
@@ -168,9 +190,17 @@ def main():
         out = CliRunner(module.run_command, binary).run(["--version"], what="containerd --version")[1]
         return _nvidia_runtime.parse_containerd_major(out)
 
+    def engine_state():
+        def run(argv):
+            return module.run_command(argv, environ_update=C_LOCALE, check_rc=False)
+        return running_state(params["runtime"], params["runtime_name"], params["runtime_path"],
+                             module.get_bin_path, run)
+
+    params = module.params
+    wanted = params["check_running"] and params["state"] == "present"
     try:
-        result = _nvidia_runtime.run(module.params, check_mode=module.check_mode, atomic_move=module.atomic_move,
-                                     containerd_major=containerd_major)
+        result = _nvidia_runtime.run(params, check_mode=module.check_mode, atomic_move=module.atomic_move,
+                                     containerd_major=containerd_major, engine_state=engine_state if wanted else None)
     except FleetError as err:
         fail_from_error(module, err)
         return

@@ -235,3 +235,10 @@ def test_identity_tracks_download_only_lock():
     unlocked["staged"]["download_only"] = False
     assert st.identity(facts) != st.identity(unlocked)
     assert st.identity(facts) == st.identity(st.normalise(fixture_doc("v1.12.0-download-only.json")))
+
+
+def test_boot_mode_reads_the_markers_in_run(tmp_path):
+    assert st.boot_mode(str(tmp_path)) == {"systemd_booted": False, "ostree_booted": False}
+    (tmp_path / "run" / "systemd" / "system").mkdir(parents=True)
+    (tmp_path / "run" / "ostree-booted").write_text("")
+    assert st.boot_mode(str(tmp_path)) == {"systemd_booted": True, "ostree_booted": True}

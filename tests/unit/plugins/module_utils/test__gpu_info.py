@@ -69,7 +69,7 @@ def test_a100_full_walk_matches_the_fact_contract(tmp_path, monkeypatch, no_tegr
     assert facts == {
         "platform": "nvml", "reason": None, "driver_version": "550.54.15", "cuda_driver_version": "12.4",
         "nvml_version": "12.550.54.15", "count": 1, "products": ["NVIDIA A100-SXM4-40GB"], "mig_capable": True,
-        "tegra": None,
+        "tegra": None, "container_engines": [],
         "gpus": [{
             "index": 0, "name": "NVIDIA A100-SXM4-40GB", "uuid": "GPU-5bf3a1e2-8c1d-4f6a-9e27-0d3c4b5a6f71",
             "pci_bus_id": "00000000:07:00.0", "pci_device_id": "0x20B010DE", "memory_total_mib": 40960,
@@ -321,3 +321,19 @@ def test_thor_name_alone_makes_the_platform_tegra(tmp_path, monkeypatch, no_tegr
 ])
 def test_mig_profile_name(args, name):
     assert mig_profile_name(*args) == name
+
+
+def test_container_engines_found_by_their_binaries(tmp_path):
+    assert _gpu_info.container_engines(str(tmp_path)) == []
+    for path in ("usr/sbin/dockerd", "usr/local/bin/containerd", "usr/bin/podman"):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("")
+    (tmp_path / "usr" / "bin" / "crio").mkdir()  # a directory is not an installed binary
+    assert _gpu_info.container_engines(str(tmp_path)) == ["containerd", "docker", "podman"]
+
+
+def test_engines_are_reported_without_nvml(tmp_path):
+    (tmp_path / "usr" / "bin").mkdir(parents=True)
+    (tmp_path / "usr" / "bin" / "containerd").write_text("")
+    facts, ready = collect(None, root=str(tmp_path), kernel_release="6.1.0-amd64")
+    assert not ready and facts["container_engines"] == ["containerd"]

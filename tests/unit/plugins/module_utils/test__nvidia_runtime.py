@@ -443,3 +443,31 @@ def test_standard_paths_are_the_defaults():
     assert (p["config_path"], p["drop_in_dir"]) == ("/etc/containerd/config.toml", "/etc/containerd/conf.d")
     p = core.defaults(dict(runtime="docker", runtime_path="/usr/bin/nvidia-container-runtime", runtime_name="nvidia"))
     assert (p["config_path"], p["drop_in_dir"]) == ("/etc/docker/daemon.json", None)
+
+
+# ---- the running engine -------------------------------------------------------------------------------
+
+def test_unchanged_files_but_a_stale_daemon_needs_a_restart(tmp_path):
+    """A run killed after the write and before the restart: the next run finds nothing to write, yet restarts."""
+    p = params(tmp_path)
+    write(p["config_path"], fixture("containerd-1.6-default.toml"))
+    core.run(p)
+    stale = {"active": False, "detail": "containerd's merged config has no runtimes.nvidia table"}
+    result = core.run(p, engine_state=lambda: stale)
+    assert not result["changed"] and result["restart_required"] and result["running"] == stale
+    live = {"active": True, "detail": "containerd serves runtime nvidia"}
+    assert core.run(p, engine_state=lambda: live)["restart_required"] is False
+
+
+def test_unknown_engine_state_does_not_ask_for_a_restart(tmp_path):
+    p = params(tmp_path)
+    write(p["config_path"], fixture("containerd-1.6-default.toml"))
+    core.run(p)
+    result = core.run(p, engine_state=lambda: {"active": None, "detail": "containerd is not installed"})
+    assert result["restart_required"] is False
+
+
+def test_without_the_check_running_is_null(tmp_path):
+    p = params(tmp_path)
+    write(p["config_path"], fixture("containerd-1.6-default.toml"))
+    assert core.run(p)["running"] is None

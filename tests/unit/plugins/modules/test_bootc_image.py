@@ -362,6 +362,17 @@ def test_full_boot_partition(double, monkeypatch):
     assert double.state_bytes() == before
 
 
+def test_too_little_space_for_the_pull(double, monkeypatch):
+    vfs = namedtuple("vfs", "f_bavail f_frsize")
+    monkeypatch.setattr(_bootc_image.os.path, "isdir", lambda path: path == "/sysroot")
+    core = _bootc_image.BootcImage(CliRunner(double, BOOTC), {"state": "switched", "image": V2, "min_free_mib": 1024},
+                                   euid=0, statvfs=lambda path: vfs(100 if path == "/sysroot" else 10 ** 6, 1024 * 1024))
+    before = double.state_bytes()
+    with pytest.raises(_bootc_image.FleetError, match="/sysroot has 100 MiB free but min_free_mib=1024"):
+        core.run()
+    assert double.state_bytes() == before
+
+
 def test_bootc_missing():
     result, failed = run_module(bootc_image, {"image": V2}, get_bin_path={"bootc": None})
     assert failed and "bootc is not installed" in result["msg"]

@@ -116,3 +116,22 @@ def test_backup_false_keeps_no_copy(tmp_path):
     result, failed = run_module(nvidia_runtime, args(tmp_path, runtime="docker", backup=False))
     assert not failed and result["backups"] == {}
     assert sorted(os.listdir(tmp_path)) == ["main"]
+
+
+def test_check_running_restarts_a_daemon_still_on_the_old_config(tmp_path):
+    """Simulated: dockerd, through `docker info --format '{{json .Runtimes}}'` output as Docker prints it."""
+    (tmp_path / "main").write_text("{}\n")
+    run_module(nvidia_runtime, args(tmp_path, runtime="docker"), get_bin_path=no_containerd)
+    old = FakeRunCommand([(("/usr/bin/docker", "info"), (0, '{"runc":{"path":"runc"}}\n', ""))])
+    result, failed = run_module(nvidia_runtime, args(tmp_path, runtime="docker", check_running=True),
+                                run_command=old, get_bin_path=lambda name: "/usr/bin/" + name)
+    assert not failed and result["changed"] is False and result["restart_required"] is True
+    assert result["running"]["active"] is False
+    assert old.calls[-1]["argv"] == ["/usr/bin/docker", "info", "--format", "{{json .Runtimes}}"]
+    assert old.calls[-1]["environ"]["LC_ALL"] == "C"
+
+    new = FakeRunCommand([(("/usr/bin/docker", "info"),
+                           (0, '{"nvidia":{"path":"/usr/bin/nvidia-container-runtime"},"runc":{"path":"runc"}}', ""))])
+    result, failed = run_module(nvidia_runtime, args(tmp_path, runtime="docker", check_running=True),
+                                run_command=new, get_bin_path=lambda name: "/usr/bin/" + name)
+    assert not failed and result["restart_required"] is False and result["running"]["active"] is True
