@@ -345,6 +345,9 @@ def _refuse_rejected(state, allow, **keys):
 def _locate(repo, state, source, check_mode, allow_rejected):
     """Find or stage the artifact. Returns (version or None, manifest or None, staged dir or None, record)."""
     kind = source["kind"]
+    if kind == "identity":
+        _refuse_rejected(state, allow_rejected, identity=source["identity"])
+        return repo.find(state, "identity", source["identity"]), None, None, None
     if kind == "url":
         _refuse_rejected(state, allow_rejected, source_sha256=source["sha256"])
         hit = repo.find(state, "source_sha256", source["sha256"])
@@ -396,6 +399,12 @@ def deploy(repo, source, keep=2, check_mode=False, allow_rejected=False, target_
     state = repo.read_state()
     old = json.loads(json.dumps(state))
     version, manifest, staged, record = _locate(repo, state, source, check_mode, allow_rejected)
+    if version is None and source["kind"] == "identity":
+        # No kept version has these bytes: the caller copies the artifact and deploys it from src.
+        return {"changed": False, "artifact_needed": True, "version": state["current"], "previous_version": state["current"],
+                "installed": False, "switched": False, "removed_versions": [],
+                "versions": sorted(int(v) for v in state["versions"]), "identity": source["identity"], "manifest": None,
+                "path": None, "diffs": []}
     installed = None
     try:
         if version is None:
@@ -430,7 +439,8 @@ def deploy(repo, source, keep=2, check_mode=False, allow_rejected=False, target_
                 repo.remove_versions([installed])
             raise
         repo.remove_versions(pruned)
-    return {"changed": changed, "version": version, "previous_version": previous, "installed": installed is not None,
+    return {"changed": changed, "artifact_needed": False, "version": version, "previous_version": previous,
+            "installed": installed is not None,
             "switched": previous != version, "removed_versions": pruned,
             "versions": sorted(int(v) for v in state["versions"]), "identity": state["versions"][str(version)].get("identity"),
             "manifest": state["versions"][str(version)].get("manifest"),

@@ -71,6 +71,14 @@ options:
       - A directory on the device holding the artifact (C(manifest.json) at its top). The role copies controller files
         there first.
     type: path
+  identity:
+    description:
+      - The identity of an artifact this host may already keep (a digest of its C(manifest.json) file map, from the
+        P(edgeai.fleet.model_identity#filter) filter on the controller).
+      - When a kept version has it, that version is made current (nothing to do if it already is) without any
+        artifact on the device; otherwise nothing changes and RV(artifact_needed) is V(true), so the artifact is copied
+        and deployed with O(src) only then. A converged run then costs this one call.
+    type: str
   url:
     description:
       - HTTP(S) URL of a tar archive (optionally compressed) of the artifact directory. The device downloads it
@@ -155,6 +163,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+artifact_needed:
+  description: With O(identity), V(true) when no kept version has it (nothing was changed); V(false) otherwise.
+  returned: always
+  type: bool
+  sample: false
 version:
   description: The version served after the task (null when nothing serves).
   returned: always
@@ -222,6 +235,7 @@ ARGS = {
     "backend": {"type": "str", "choices": ["kserve", "ovms", "triton"], "default": "kserve"},
     "state": {"type": "str", "choices": ["present", "rolled_back"], "default": "present"},
     "src": {"type": "path"},
+    "identity": {"type": "str"},
     "url": {"type": "str"},
     "sha256": {"type": "str"},
     "image": {"type": "str"},
@@ -238,6 +252,12 @@ ARGS = {
 
 
 def source_of(module, params):
+    if params["identity"]:
+        ident = params["identity"].strip().lower()
+        if len(ident) != 64 or any(c not in "0123456789abcdef" for c in ident):
+            raise FleetError("identity=%r is not an artifact identity (64 hex digits, the edgeai.fleet.model_identity "
+                             "filter of its manifest)" % params["identity"])
+        return {"kind": "identity", "identity": ident}
     if params["src"]:
         return {"kind": "path", "path": params["src"]}
     if params["url"]:
@@ -253,8 +273,8 @@ def source_of(module, params):
 
 def main():
     module = AnsibleModule(argument_spec=ARGS, supports_check_mode=True,
-                           mutually_exclusive=[("src", "url", "image")], required_together=[("url", "sha256")],
-                           required_if=[("state", "present", ("src", "url", "image"), True)])
+                           mutually_exclusive=[("src", "url", "image", "identity")], required_together=[("url", "sha256")],
+                           required_if=[("state", "present", ("src", "url", "image", "identity"), True)])
     params = module.params
     try:
         if params["keep"] < 1:

@@ -230,3 +230,35 @@ def test_prune_plan_never_drops_current():
     state = {"current": 1, "versions": {"1": {}, "2": {}, "3": {}}}
     assert mr.ModelRepo.prune_plan(state, 2) == [2]
     assert mr.ModelRepo.prune_plan(state, 1) == [2, 3]
+
+
+# ---- deploying by identity (the controller already knows the artifact) -------------------------------
+
+def test_identity_of_a_kept_version_switches_without_an_artifact(repo, tmp_path):
+    make_artifact(str(tmp_path / "a"), payload=b"one")
+    first = mr.deploy(repo, {"kind": "path", "path": str(tmp_path / "a")})
+    make_artifact(str(tmp_path / "b"), payload=b"two")
+    mr.deploy(repo, {"kind": "path", "path": str(tmp_path / "b")})
+    again = mr.deploy(repo, {"kind": "identity", "identity": first["identity"]})
+    assert again["changed"] and again["switched"] and again["version"] == first["version"]
+    assert not again["artifact_needed"] and not again["installed"]
+    same = mr.deploy(repo, {"kind": "identity", "identity": first["identity"]})
+    assert not same["changed"] and not same["artifact_needed"]
+
+
+def test_unknown_identity_changes_nothing_and_asks_for_the_artifact(repo, tmp_path):
+    make_artifact(str(tmp_path / "a"))
+    mr.deploy(repo, {"kind": "path", "path": str(tmp_path / "a")})
+    before = snapshot(repo.root)
+    result = mr.deploy(repo, {"kind": "identity", "identity": "0" * 64})
+    assert result["artifact_needed"] and not result["changed"] and snapshot(repo.root) == before
+
+
+def test_rejected_identity_is_refused(repo, tmp_path):
+    make_artifact(str(tmp_path / "a"), payload=b"one")
+    mr.deploy(repo, {"kind": "path", "path": str(tmp_path / "a")})
+    make_artifact(str(tmp_path / "b"), payload=b"two")
+    bad = mr.deploy(repo, {"kind": "path", "path": str(tmp_path / "b")})
+    mr.roll_back(repo, bad["version"])
+    with pytest.raises(FleetError, match="rejected"):
+        mr.deploy(repo, {"kind": "identity", "identity": bad["identity"]})

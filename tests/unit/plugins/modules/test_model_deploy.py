@@ -19,6 +19,7 @@ import threading
 
 import pytest
 
+from ansible_collections.edgeai.fleet.plugins.module_utils._model_repo import identity
 from ansible_collections.edgeai.fleet.plugins.modules import model_deploy
 from ansible_collections.edgeai.fleet.tests.unit.module_helpers import FakeRunCommand, run_module
 from ansible_collections.edgeai.fleet.tests.unit.plugins.module_utils.test__model_repo import (
@@ -239,3 +240,21 @@ def test_missing_manifest_explains_what_src_must_be(tmp_path):
     (tmp_path / "empty").mkdir()
     result, failed = deploy(tmp_path, src=str(tmp_path / "empty"))
     assert failed and "model_compile" in result["msg"]
+
+
+def test_identity_asks_for_the_artifact_once(tmp_path):
+    """The role's converged path: one call with the controller's identity, src only when the device lacks it."""
+    manifest = make_artifact(str(tmp_path / "a"))
+    ident = identity(manifest)
+    result, failed = deploy(tmp_path, identity=ident)
+    assert not failed and result["artifact_needed"] and not result["changed"]
+    assert not os.path.exists(str(tmp_path / "repo" / "det"))
+    deploy(tmp_path, src=str(tmp_path / "a"))
+    result, failed = deploy(tmp_path, identity=ident.upper(), check_mode=True)
+    assert not failed and not result["artifact_needed"] and not result["changed"] and result["version"] == 1
+
+
+def test_bad_identity_is_named(tmp_path):
+    result, failed = deploy(tmp_path, identity="abc")
+    assert failed and "identity='abc'" in result["msg"]
+    assert not os.path.exists(str(tmp_path / "repo"))
