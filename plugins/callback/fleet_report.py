@@ -22,6 +22,9 @@ description:
     recursively, a later value for the same key replacing an earlier one. With V(false) each call replaces
     everything published before for that host."
   - Values published without O(ansible.builtin.set_stats#module:per_host=true) are not host rows and are ignored.
+  - The facts that M(edgeai.fleet.bootc_info) and M(edgeai.fleet.gpu_info) return fill C(booted_image),
+    C(booted_digest), C(bootc_version) and C(gpu) (and, on a host without a GPU, C(runtime) and C(sharing)) without
+    a task; values published with M(ansible.builtin.set_stats) replace them.
   - "Known columns, in this order: C(booted_image), C(booted_digest) (shortened to C(sha256:) and 12 hex digits
     in the table, kept whole in the JSON file), C(bootc_version), C(gpu), C(sharing), C(sharing_reason), C(runtime),
     C(model), C(model_version), C(precision), C(device), C(p50_ms), C(p95_ms), C(gpu_needed). Other published keys
@@ -82,6 +85,7 @@ from ansible.plugins.callback import CallbackBase
 from ansible_collections.edgeai.fleet.plugins.module_utils._report import (
     PUBLISH_KEY,
     build_rows,
+    facts_row,
     failure_message,
     format_failure,
     render_json,
@@ -125,6 +129,7 @@ class CallbackModule(CallbackBase):
     def __init__(self, display=None):
         super().__init__(display=display)
         self._failures = {}
+        self._from_facts = {}
         self._playbook = None
 
     def v2_playbook_on_start(self, playbook):
@@ -133,6 +138,12 @@ class CallbackModule(CallbackBase):
     def _record_failure(self, result):
         host, task_name, data = _task_result_parts(result)
         self._failures[host] = format_failure(task_name, failure_message(data))
+
+    def v2_runner_on_ok(self, result):
+        host, _task_name, data = _task_result_parts(result)
+        facts = data.get('ansible_facts') if isinstance(data, Mapping) else None
+        if isinstance(facts, Mapping) and ('edgeai_bootc' in facts or 'edgeai_gpu' in facts):
+            self._from_facts.setdefault(host, {}).update(facts_row(facts))
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
         if not ignore_errors:
@@ -161,7 +172,7 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_stats(self, stats):
         hosts = sorted(stats.processed)
         summaries = {host: stats.summarize(host) for host in hosts}
-        published = {host: self._published(stats, host) for host in hosts}
+        published = {host: dict(self._from_facts.get(host, {}), **self._published(stats, host)) for host in hosts}
         rows, columns = build_rows(hosts, summaries, published, self._failures, self.get_option('columns') or None)
         self._display.display(render_table(rows, columns))
 

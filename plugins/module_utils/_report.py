@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import re
 
+from collections.abc import Mapping
+
 PUBLISH_KEY = 'edgeai_report'
 
 KNOWN_COLUMNS = (
@@ -113,6 +115,28 @@ def failure_message(result):
 def format_failure(task_name, message, width=FAILURE_WIDTH):
     text = '%s: %s' % (task_name, message) if task_name else message
     return truncate(_SPACE_RE.sub(' ', text).strip(), width)
+
+
+def facts_row(facts):
+    """Report values read from the facts of edgeai.fleet.bootc_info and edgeai.fleet.gpu_info.
+
+    Every host gets its image and GPUs without a set_stats task; values a role publishes replace these.
+    """
+    row = {}
+    bootc = facts.get('edgeai_bootc')
+    if isinstance(bootc, Mapping):
+        booted = bootc.get('booted') if isinstance(bootc.get('booted'), Mapping) else {}
+        row['booted_image'] = booted.get('image') or 'not bootc'
+        row['booted_digest'] = booted.get('digest') or '-'
+        row['bootc_version'] = bootc.get('bootc_version') or '-'
+    gpu = facts.get('edgeai_gpu')
+    if isinstance(gpu, Mapping):
+        row['gpu'] = ', '.join(gpu.get('products') or []) or 'none'
+        if not (int(gpu.get('count') or 0) > 0 or gpu.get('platform') == 'tegra'):
+            # The GPU stages skip such a host, so nothing else would fill these columns.
+            row['runtime'] = 'skipped (no GPU)'
+            row['sharing'] = 'none (no GPU)'
+    return row
 
 
 def normalize_stats(summary):

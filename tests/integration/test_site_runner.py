@@ -3,10 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """playbooks/site.yml driven through the ansible_runner Python API, the way AWX/AAP consumes a job.
 
-Three lab nodes of its own (prefix ``it-runner``: cpu, gpu, bootc; tests/lab/README.md) with the demo's lab
-settings (inventories/lab/group_vars, mirrored beside the test's inventory). What the lab simulates: the GPU
-(NVML, nvidia-ctk and nvidia-container-runtime are the nvidia double) and bootc (the bootc double, whose reboot
-hook stands in for a reboot); containerd, dockerd, systemd and the files the roles write are real.
+Three lab nodes of its own (prefix ``it-runner``; what they simulate: tests/integration/_site_lab.py).
 
 Asserts on what AWX reads: the event stream (runner_on_ok, playbook_on_stats), per-host set_stats data with
 ``edgeai_report`` in the task results, and the artifacts (job_events/*.json, stdout, rc, status, fact_cache).
@@ -16,58 +13,23 @@ A second run must report changed == 0 for every host.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
+from _site_lab import MARKS, REPO, SITE, hosts, site_lab
 
 ansible_runner = pytest.importorskip("ansible_runner")
 
-REPO = Path(__file__).resolve().parents[2]
-LAB = REPO / "tests" / "lab" / "lab.sh"
-SITE = REPO / "playbooks" / "site.yml"
-CACHE = os.environ.get("EDGEAI_LAB_CACHE", "/var/tmp/edgeai-lab")
 PREFIX = "it-runner"
-HOSTS = [f"{PREFIX}-0{i}" for i in (1, 2, 3)]
+HOSTS = hosts(PREFIX)
 
-pytestmark = [
-    pytest.mark.lab,
-    pytest.mark.slow,
-    pytest.mark.skipif(os.geteuid() != 0, reason="the lab runs as root"),
-    pytest.mark.skipif(not (shutil.which("podman") and shutil.which("debootstrap")),
-                       reason="the lab needs podman and debootstrap (make deps)"),
-]
-
-
-def _env(tmp):
-    return dict(
-        os.environ,
-        CONTAINERS_CONF=f"{CACHE}/containers.conf",
-        EDGEAI_LAB_PREFIX=PREFIX,
-        EDGEAI_LAB_INVENTORY=str(tmp / "inventory" / "hosts.yml"),
-        EDGEAI_FLEET_REPORT_DIR=str(tmp / "lab-report"),
-        ANSIBLE_COLLECTIONS_PATH=os.environ.get("ANSIBLE_COLLECTIONS_PATH", str(REPO / ".build" / "collections")),
-    )
+pytestmark = MARKS
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    """Nodes it-runner-01..03 and their inventory; removed (this prefix only) whatever happens."""
     tmp = tmp_path_factory.mktemp("site-runner")
-    (tmp / "inventory").mkdir()
-    for sub in ("group_vars", "host_vars"):
-        if (REPO / "inventories" / "lab" / sub).is_dir():
-            (tmp / "inventory" / sub).symlink_to(REPO / "inventories" / "lab" / sub)
-    env = _env(tmp)
-    try:
-        up = subprocess.run(["/bin/bash", str(LAB), "up", "3"], cwd=REPO, env=env, capture_output=True, text=True,
-                            timeout=600, check=False)
-        assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
+    with site_lab(tmp, PREFIX, EDGEAI_FLEET_REPORT_DIR=str(tmp / "lab-report")) as env:
         yield tmp, env
-    finally:
-        subprocess.run(["/bin/bash", str(LAB), "down"], cwd=REPO, env=env, capture_output=True, check=False)
 
 
 def run_site(tmp, env, ident):

@@ -118,6 +118,27 @@ def test_prints_table_and_writes_nothing_without_report_dir(make_callback, tmp_p
     callback._display.warning.assert_not_called()
 
 
+def test_facts_fill_the_row_and_published_values_win(make_callback, tmp_path):
+    callback = make_callback(report_dir=str(tmp_path))
+    bootc = {'edgeai_bootc': {'booted': {'image': 'quay.io/example/edge-os:2.0', 'digest': DIGEST}, 'bootc_version': '1.16.9'}}
+    callback.v2_runner_on_ok(task_result('edge-a', 'Read the bootc status', {'ansible_facts': bootc}))
+    callback.v2_runner_on_ok(task_result('edge-a', 'Read the NVIDIA GPUs',
+                                         {'ansible_facts': {'edgeai_gpu': {'count': 1, 'platform': 'nvml', 'products': ['NVIDIA A2']}}}))
+    callback.v2_runner_on_ok(task_result('edge-b', 'Read the NVIDIA GPUs',
+                                         {'ansible_facts': {'edgeai_gpu': {'count': 0, 'platform': 'none', 'products': []}}}))
+    callback.v2_runner_on_ok(task_result('edge-b', 'Something else', {'ansible_facts': {'other': 1}, 'changed': False}))
+    callback.v2_playbook_on_stats(fleet_stats())
+
+    hosts = json.loads((tmp_path / 'fleet-report.json').read_text())['hosts']
+    # edge-a: the image from the facts; gpu published by a role replaces the facts' value
+    assert hosts['edge-a']['report']['booted_image'] == 'quay.io/example/edge-os:2.0'
+    assert hosts['edge-a']['report']['booted_digest'] == DIGEST
+    assert hosts['edge-a']['report']['gpu'] == 'NVIDIA L4'
+    assert hosts['edge-b']['report']['gpu'] == 'none'
+    assert hosts['edge-b']['report']['runtime'] == 'skipped (no GPU)'
+    assert 'runtime' not in hosts['edge-a']['report']
+
+
 def test_ignored_errors_are_not_recorded(make_callback):
     callback = make_callback()
     callback.v2_runner_on_failed(task_result('edge-c', 'Probe', {'failed': True, 'msg': 'expected'}), ignore_errors=True)
