@@ -29,13 +29,29 @@ except ImportError:
 else:
     OPENVINO_IMPORT_ERROR = None
 
+# nncf is imported only to quantize: importing it loads torch (about 2 s), which a compile that the cache answers
+# does not need. Its version comes from the package metadata.
 try:
-    import nncf
-except ImportError:
-    nncf = None
-    NNCF_IMPORT_ERROR = traceback.format_exc()
-else:
-    NNCF_IMPORT_ERROR = None
+    from importlib.metadata import PackageNotFoundError, version as _dist_version
+except ImportError:  # Python < 3.8 has no importlib.metadata; such a host reports nncf as absent
+    _dist_version = None
+
+
+def _nncf_version():
+    if _dist_version is None:
+        return None
+    try:
+        return _dist_version("nncf")
+    except PackageNotFoundError:
+        return None
+
+
+def _nncf():
+    try:
+        import nncf
+    except ImportError as exc:
+        raise MissingLibrary("nncf", "to quantize with OpenVINO", traceback.format_exc()) from exc
+    return nncf
 
 ENTRYPOINT = "model.xml"
 WARMUP_RUNS = 3
@@ -100,12 +116,12 @@ class Backend:
 
     def toolchain(self):
         numpy = require_numpy()
-        return {"openvino": ov.get_version(), "nncf": getattr(nncf, "__version__", None),
+        return {"openvino": ov.get_version(), "nncf": _nncf_version(),
                 "numpy": numpy.__version__}
 
     def unsupported(self, precision):
-        if precision in ("int8", "int8-weights") and nncf is None:
-            raise MissingLibrary("nncf", "for precision %s on target openvino" % precision, NNCF_IMPORT_ERROR)
+        if precision in ("int8", "int8-weights") and _nncf_version() is None:
+            raise MissingLibrary("nncf", "for precision %s on target openvino" % precision, None)
         return None
 
     def _read(self, src, shapes):
@@ -128,6 +144,7 @@ class Backend:
 
     def build(self, src, precision, out_dir, calibration):
         model = self._read(src, self.params.get("input_shapes"))
+        nncf = _nncf() if precision in ("int8", "int8-weights") else None
         try:
             if precision == "int8":
                 model_type = nncf.ModelType.TRANSFORMER if self.params.get("model_type") == "transformer" else None

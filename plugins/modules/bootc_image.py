@@ -213,7 +213,7 @@ ansible_facts:
   type: dict
   contains:
     edgeai_bootc:
-      description: Same as RV(status).
+      description: RV(status) plus C(systemd_booted) and C(ostree_booted), as M(edgeai.fleet.bootc_info) returns them.
       returned: always
       type: dict
 """
@@ -223,6 +223,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.edgeai.fleet.plugins.module_utils._bootc_image import BootcImage
+from ansible_collections.edgeai.fleet.plugins.module_utils._bootc_status import boot_mode
 from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError, fail_from_error
 from ansible_collections.edgeai.fleet.plugins.module_utils._runner import CliRunner
 
@@ -273,7 +274,7 @@ def main():
         module.warn(warning)
     if module._diff:
         result["diff"] = diff
-    result["ansible_facts"] = {"edgeai_bootc": result["status"]}
+    result["ansible_facts"] = {"edgeai_bootc": dict(result["status"], **boot_mode())}
     module.exit_json(**result)
 
 

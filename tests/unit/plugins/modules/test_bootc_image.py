@@ -105,6 +105,8 @@ def test_switch_stages_then_is_idempotent(double):
     assert result["after"]["staged"]["digest"] == double.digest(V2)
     assert result["cmd"] == [BOOTC, "switch", "--transport", "registry", V2]
     assert result["ansible_facts"]["edgeai_bootc"]["staged"]["image"] == V2
+    # The refreshed facts keep what bootc_info adds, so roles that decide image mode from them need not re-read.
+    assert {"systemd_booted", "ostree_booted"} <= set(result["ansible_facts"]["edgeai_bootc"])
     again = run(double, image=V2)[0]
     assert again["changed"] is False and again["reboot_required"] is True and again["cmd"] is None
     assert double.verbs() == ["switch"]
