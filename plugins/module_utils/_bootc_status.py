@@ -248,4 +248,3 @@ def boot_mode(root="/"):
         "systemd_booted": os.path.isdir(os.path.join(root, "run/systemd/system")),
         "ostree_booted": os.path.exists(os.path.join(root, "run/ostree-booted")),
     }
-

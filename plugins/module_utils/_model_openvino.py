@@ -53,6 +53,7 @@ def _nncf():
         raise MissingLibrary("nncf", "to quantize with OpenVINO", traceback.format_exc()) from exc
     return nncf
 
+
 ENTRYPOINT = "model.xml"
 WARMUP_RUNS = 3
 

@@ -94,7 +94,7 @@ def running_state(engine, name, path, find_binary, run):
         return {"active": None, "detail": "%s is not installed, so the running %s cannot be asked" % (cli, engine)}
     rc, out, err = run([binary] + args)
     if rc != 0:
-        return {"active": False, "detail": "%s failed (rc=%d): %s" % (" ".join([cli] + args), rc,
-                                                                       (err or out or "").strip()[:300])}
+        why = (err or out or "").strip()[:300]
+        return {"active": False, "detail": "%s failed (rc=%d): %s" % (" ".join([cli] + args), rc, why)}
     active, detail = CHECKS[engine](out, name, path)
     return {"active": active, "detail": detail}
