@@ -81,6 +81,7 @@ def empty_facts(tegra=None, engines=None):
         "mig_capable": False,
         "gpus": [],
         "tegra": tegra,
+        "present": bool(tegra),
         "container_engines": list(engines or []),
     }
 
@@ -231,6 +232,7 @@ def _fill(walk, facts, root):
     else:
         reasons.insert(0, "NVML is working (driver %s) but found no NVIDIA GPU" % facts["driver_version"])
     facts["reason"] = "; ".join(reasons) or None
+    facts["present"] = bool(gpus) or facts["tegra"] is not None
 
 
 def _memory(walk, where, handle):

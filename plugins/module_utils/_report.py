@@ -132,7 +132,7 @@ def facts_row(facts):
     gpu = facts.get('edgeai_gpu')
     if isinstance(gpu, Mapping):
         row['gpu'] = ', '.join(gpu.get('products') or []) or 'none'
-        if not (int(gpu.get('count') or 0) > 0 or gpu.get('platform') == 'tegra'):
+        if not gpu.get('present'):
             # The GPU stages skip such a host, so nothing else would fill these columns.
             row['runtime'] = 'skipped (no GPU)'
             row['sharing'] = 'none (no GPU)'

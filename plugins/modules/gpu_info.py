@@ -141,6 +141,13 @@ ansible_facts:
           description: On Jetson/Tegra, C({model, l4t_release}) (either may be V(null)); otherwise V(null).
           type: dict
           sample: {model: NVIDIA Jetson AGX Orin Developer Kit, l4t_release: "36.3.0"}
+        present:
+          description:
+            - Whether this host has an NVIDIA GPU to prepare for containers: NVML lists one, or it is a Jetson/Tegra
+              (whose integrated GPU NVML may not list). The stages of C(edgeai.fleet.site) that need a GPU run where
+              this is true.
+          type: bool
+          sample: true
         container_engines:
           description:
             - The container engines installed on the host (their daemon or, for Podman, its binary found in

@@ -123,9 +123,9 @@ def test_facts_fill_the_row_and_published_values_win(make_callback, tmp_path):
     bootc = {'edgeai_bootc': {'booted': {'image': 'quay.io/example/edge-os:2.0', 'digest': DIGEST}, 'bootc_version': '1.16.9'}}
     callback.v2_runner_on_ok(task_result('edge-a', 'Read the bootc status', {'ansible_facts': bootc}))
     callback.v2_runner_on_ok(task_result('edge-a', 'Read the NVIDIA GPUs',
-                                         {'ansible_facts': {'edgeai_gpu': {'count': 1, 'platform': 'nvml', 'products': ['NVIDIA A2']}}}))
+                                         {'ansible_facts': {'edgeai_gpu': {'count': 1, 'present': True, 'products': ['NVIDIA A2']}}}))
     callback.v2_runner_on_ok(task_result('edge-b', 'Read the NVIDIA GPUs',
-                                         {'ansible_facts': {'edgeai_gpu': {'count': 0, 'platform': 'none', 'products': []}}}))
+                                         {'ansible_facts': {'edgeai_gpu': {'count': 0, 'present': False, 'products': []}}}))
     callback.v2_runner_on_ok(task_result('edge-b', 'Something else', {'ansible_facts': {'other': 1}, 'changed': False}))
     callback.v2_playbook_on_stats(fleet_stats())
 

@@ -69,7 +69,7 @@ def test_a100_full_walk_matches_the_fact_contract(tmp_path, monkeypatch, no_tegr
     assert facts == {
         "platform": "nvml", "reason": None, "driver_version": "550.54.15", "cuda_driver_version": "12.4",
         "nvml_version": "12.550.54.15", "count": 1, "products": ["NVIDIA A100-SXM4-40GB"], "mig_capable": True,
-        "tegra": None, "container_engines": [],
+        "tegra": None, "present": True, "container_engines": [],
         "gpus": [{
             "index": 0, "name": "NVIDIA A100-SXM4-40GB", "uuid": "GPU-5bf3a1e2-8c1d-4f6a-9e27-0d3c4b5a6f71",
             "pci_bus_id": "00000000:07:00.0", "pci_device_id": "0x20B010DE", "memory_total_mib": 40960,
@@ -186,6 +186,7 @@ def test_driver_without_gpus(tmp_path, monkeypatch, no_tegra):
     doc["gpus"] = []
     facts, ready = collect(load_double(tmp_path, monkeypatch, doc), **no_tegra)
     assert ready and facts["platform"] == "none" and facts["gpus"] == [] and facts["count"] == 0
+    assert facts["present"] is False
     assert facts["driver_version"] == "550.54.15"
     assert facts["reason"] == "NVML is working (driver 550.54.15) but found no NVIDIA GPU"
 
@@ -269,6 +270,8 @@ def test_jetson_without_nvml_is_tegra_with_a_reason(tmp_path, monkeypatch):
     nvml = load_double(tmp_path, monkeypatch, {"init_error": "LibraryNotFound"})
     facts, ready = collect(nvml, root=root, kernel_release="4.9.337-tegra")
     assert not ready and facts["platform"] == "tegra" and facts["gpus"] == []
+    # NVML lists no GPU, yet the integrated GPU is there to prepare for containers.
+    assert facts["present"] is True
     assert facts["tegra"] == {"model": "NVIDIA Jetson Xavier NX", "l4t_release": "36.3.0"}
     assert "CSV mode" in facts["reason"]
 
