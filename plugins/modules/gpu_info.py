@@ -143,8 +143,8 @@ ansible_facts:
           sample: {model: NVIDIA Jetson AGX Orin Developer Kit, l4t_release: "36.3.0"}
         present:
           description:
-            - Whether this host has an NVIDIA GPU to prepare for containers: NVML lists one, or it is a Jetson/Tegra
-              (whose integrated GPU NVML may not list). The stages of C(edgeai.fleet.site) that need a GPU run where
+            - Whether this host has an NVIDIA GPU to prepare for containers, that is NVML lists one or the host is a
+              Jetson/Tegra (whose integrated GPU NVML may not list). The stages of C(edgeai.fleet.site) that need a GPU run where
               this is true.
           type: bool
           sample: true
