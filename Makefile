@@ -120,6 +120,8 @@ package: ee
 	  for m in plugins/modules/*.py; do n=edgeai.fleet.$$(basename $$m .py); \
 	    grep -qx "$$n" <<<"$$plugins" || { echo "ansible-doc does not list $$n" >&2; exit 1; }; done; \
 	  grep -qx edgeai.fleet.fleet_report <<<"$$callbacks" || { echo "ansible-doc does not list the callback" >&2; exit 1; }
+	# What a user gets: the tarball plus its declared dependencies only, every playbook syntax-checked and --check-run.
+	tests/run-pytest.sh $(BIN)/python tests/package -q
 
 clean: lab-down
 	rm -rf $(BUILD) $(SANITY_ROOT) tests/output .pytest_cache context

@@ -101,8 +101,11 @@ class AuthFile:
         if not self.written:
             return
         if self.old_text is None:
-            if os.path.exists(self.fs_path):
-                os.unlink(self.fs_path)
+            try:
+                if os.path.lexists(self.fs_path):
+                    os.unlink(self.fs_path)
+            except OSError as exc:
+                raise FleetError("Cannot remove %s: %s" % (self.path, exc), path=self.path)
         else:
             atomic_write(self.fs_path, self.old_text, mode=self.old_mode or MODE, backup=False)
         self.written = False

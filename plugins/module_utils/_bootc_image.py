@@ -282,10 +282,11 @@ class BootcImage:
             if args:
                 self.runner.run(args, what="bootc %s" % args[0])
             after = status_mod.gather(self.runner, self._version)
+            # Inside the try: a verb that exits 0 but did not do its job must not keep the new credentials.
+            self._verify(after, args)
         except FleetError as err:
-            self._undo(err)
+            self._undo(err, before)
             raise
-        self._verify(after, args)
         return self._report(before, after, args, reason)
 
     def _check(self, before, args):
@@ -294,14 +295,30 @@ class BootcImage:
         needed, fresh = self._latest_needs_change(before, args)
         return self.predict(fresh, args) if needed else fresh
 
-    def _undo(self, err):
-        """Put the auth file back and prove (in the error) that the deployments did not change."""
-        self.auth.restore()
+    def _undo(self, err, before):
+        """Put the auth file back and say in the error what is left changed: the deployments (from a fresh
+        status) and the auth file (restored, or why not)."""
+        notes = []
+        if self.auth.written:
+            try:
+                self.auth.restore()
+                err.details["auth_restored"] = True
+                notes.append("The previous %s was put back." % self.auth.path)
+            except FleetError as again:
+                err.details["auth_restored"] = False
+                notes.append("The new credentials may still be in %s: %s" % (self.auth.path, again.msg))
         err.msg = "%s. %s" % (err.msg.rstrip("."), error_hint(err.details.get("stderr") or err.msg))
+        if notes:
+            err.msg = "%s %s" % (err.msg, " ".join(notes))
         try:
-            err.details["after"] = summary(status_mod.gather(self.runner, self._version))
+            after = status_mod.gather(self.runner, self._version)
         except FleetError as again:
             err.details["after_error"] = again.msg
+            err.details["changed"] = True   # unknown: do not claim the host is untouched
+            return
+        err.details["after"] = summary(after)
+        err.details["changed"] = (status_mod.identity(before) != status_mod.identity(after)
+                                  or err.details.get("auth_restored") is False)
 
     def _verify(self, after, args):
         if args and args[0] == "switch":

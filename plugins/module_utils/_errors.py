@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 
 class FleetError(Exception):
     """A failure with an actionable message plus machine-readable details.
@@ -28,3 +30,34 @@ def fail_from_error(module, err):
     import traceback
 
     module.fail_json(msg=err.msg, exception=traceback.format_exc(), **err.details)
+
+
+# What Python raises when a document has the wrong shape: a list where a mapping belongs, a string
+# where a number belongs, a missing key, 10**30 where a dimension belongs.
+SHAPE_ERRORS = (AttributeError, KeyError, IndexError, TypeError, ValueError, OverflowError, MemoryError,
+                RecursionError)
+
+
+class malformed(contextlib.ContextDecorator):  # pylint: disable=invalid-name
+    """Context manager (or decorator) turning a shape error inside a document walk into a FleetError naming the document.
+
+    For documents that come from outside (device facts, CLI output, files, server answers): the
+    explicit checks name the common mistakes, this names the rest instead of letting a traceback
+    through. The original exception stays chained for the traceback the module reports.
+    """
+
+    def __init__(self, what, fix="", **details):
+        self.what = what
+        self.fix = fix
+        self.details = details
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, _tb):
+        if exc_type is None or not issubclass(exc_type, SHAPE_ERRORS) or issubclass(exc_type, FleetError):
+            return False
+        field = (" (field %s)" % exc) if exc_type is KeyError else ""
+        fix = (". " + self.fix) if self.fix else ""
+        raise FleetError("%s is malformed%s: %s: %s%s" % (self.what, field, exc_type.__name__, str(exc)[:300], fix),
+                         **self.details) from exc

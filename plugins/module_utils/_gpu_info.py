@@ -18,6 +18,8 @@ from __future__ import annotations
 import os
 import re
 
+from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError, malformed
+
 MIB = 1024 * 1024
 GIB = 1024 * MIB
 
@@ -205,12 +207,28 @@ _TEGRA_FILES_NOTE = ("; Jetson/Tegra detected from its files: NVML is absent bef
                      "and the device plugin's tegra discovery with the envvar list strategy")
 
 
+# NVML's own limits (NVML_MAX_GPUS-ish, 7 MIG slots on today's parts) with room to spare: a count past
+# them is a broken driver/library pairing, and looping 10**30 times would hang the play.
+MAX_COUNT = 1024
+
+
+def _count(walk, where, field, func, *args):
+    count = walk.call(where, field, func, *args)
+    if count is None:
+        return 0
+    if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_COUNT:
+        raise FleetError("NVML reported %s %s = %r, which no driver reports; the driver and nvidia-ml-py may not "
+                         "match (compare nvidia-smi)" % (where, field, count), field=field)
+    return count
+
+
+@malformed("NVML's answers", fix="The driver and nvidia-ml-py may not match; compare with nvidia-smi")
 def _fill(walk, facts, root):
     facts["driver_version"] = _text(walk.call("system", "driver_version", "nvmlSystemGetDriverVersion"))
     cuda = walk.call("system", "cuda_driver_version", "nvmlSystemGetCudaDriverVersion")
     facts["cuda_driver_version"] = None if cuda is None else "%d.%d" % (cuda // 1000, (cuda % 1000) // 10)
     facts["nvml_version"] = _text(walk.call("system", "nvml_version", "nvmlSystemGetNVMLVersion"))
-    count = walk.call("system", "device count", "nvmlDeviceGetCount") or 0
+    count = _count(walk, "system", "device count", "nvmlDeviceGetCount")
     for index in range(count):
         handle = walk.call("GPU %d" % index, "handle", "nvmlDeviceGetHandleByIndex", index)
         if handle is not None:
@@ -283,7 +301,7 @@ def _gpu(walk, index, handle):
 
 def _mig_devices(walk, where, parent, parent_total_bytes):
     devices = []
-    for slot in range(walk.call(where, "mig device count", "nvmlDeviceGetMaxMigDeviceCount", parent) or 0):
+    for slot in range(_count(walk, where, "mig device count", "nvmlDeviceGetMaxMigDeviceCount", parent)):
         # Unused slots raise NotFound: skip them, as go-nvlib's VisitMigDevices does.
         handle = walk.call(where, "MIG device %d" % slot, "nvmlDeviceGetMigDeviceHandleByIndex", parent, slot,
                            quiet=(NOT_FOUND,))

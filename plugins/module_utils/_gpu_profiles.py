@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.edgeai.fleet.plugins.module_utils._errors import malformed
+
 
 def _seven_slice(small, medium, large, full):
     """The 7-compute / 8-memory-slice table shared by A100, H100, H200 and B200."""
@@ -69,6 +71,7 @@ def family_of(name):
     return match.group(1).upper()
 
 
+@malformed("a GPU fact (edgeai_gpu.gpus[])", fix="Re-gather facts with edgeai.fleet.gpu_info")
 def table_for(gpu):
     """``(key, compute_slices, memory_slices, profiles)`` for a gpu fact, or None if unknown.
 
@@ -97,6 +100,7 @@ def _smallest(profiles, g):
     return min(names, key=lambda p: profiles[p][1]) if names else None
 
 
+@malformed("a named MIG layout")
 def named_layout(layout, table):
     """MIG devices ``{profile: count}`` for a named layout on a GPU with ``table``.
 
@@ -117,6 +121,7 @@ def named_layout(layout, table):
     return {profile: profiles[profile][2]}
 
 
+@malformed("a MIG layout (mig-devices: {profile: count})")
 def check_layout(devices, table):
     """Why ``devices`` ({profile: count}) cannot be created on a GPU with ``table``, or None."""
     key, compute, memory, profiles = table

@@ -23,7 +23,7 @@ import re
 
 from ansible_collections.edgeai.fleet.plugins.module_utils import _gpu_profiles as profiles
 from ansible_collections.edgeai.fleet.plugins.module_utils import _gpu_sharing_validate as validate
-from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError
+from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError, malformed
 
 STRATEGIES = ("none", "time-slicing", "mps", "mig", "vgpu")
 MPS_MIN_CC = (7, 0)  # Volta MPS: per-client address spaces and the thread/memory limits used here
@@ -388,7 +388,9 @@ def _facts_errors(facts, strategy):
 def plan(policy, facts):
     """The whole plan for one host, or FleetError listing every problem. See the module's RETURN."""
     try:
-        return _plan(policy, facts)
+        with malformed("the sharing policy or the host's GPU facts (edgeai_gpu)",
+                       fix="Check the policy's types against the module documentation and re-gather GPU facts"):
+            return _plan(policy, facts)
     except FleetError as err:
         if "errors" in err.details:
             raise

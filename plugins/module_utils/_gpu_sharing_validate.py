@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.edgeai.fleet.plugins.module_utils import _gpu_profiles as profiles
+from ansible_collections.edgeai.fleet.plugins.module_utils._errors import malformed
 
 STR, BOOL, INT, DICT, LIST, ANY = "string", "boolean", "integer", "mapping", "list", "any"
 
@@ -172,6 +173,7 @@ def _check_replicated(block, path, errors):
                           % (field, replicas))
 
 
+@malformed("the device-plugin config document")
 def device_plugin_errors(doc):
     """Schema errors of a device-plugin config document (no GPU knowledge needed)."""
     errors = []
@@ -265,6 +267,7 @@ def single_strategy_error(mig_states):
     return None
 
 
+@malformed("the device-plugin config or the GPU facts (edgeai_gpu.gpus)")
 def gpu_errors(doc, gpus):
     """Errors of a device-plugin document on this host's GPUs (facts ``edgeai_gpu.gpus``)."""
     errors = []
@@ -322,6 +325,7 @@ def _entries_errors(configs, path, entry_keys, errors, mig):
                 errors.append("%s.mig-devices: must be empty when mig-enabled is false" % where)
 
 
+@malformed("the mig-parted config document")
 def mig_parted_errors(doc):
     """mig-parted ``version: v1`` schema errors (api/spec/v1/spec.go)."""
     errors = []
@@ -336,6 +340,7 @@ def mig_parted_errors(doc):
     return errors
 
 
+@malformed("the vGPU config document")
 def vgpu_errors(doc):
     """vgpu-device-manager ``version: v1`` schema errors (api/spec/v1/spec.go)."""
     errors = []
@@ -357,6 +362,7 @@ def vgpu_errors(doc):
     return errors
 
 
+@malformed("the MIG layout or the GPU facts (edgeai_gpu.gpus)")
 def mig_layout_errors(entries, gpus, field="mig_layout"):
     """Errors of mig-parted entries against this host's GPUs: index exists, MIG-capable, profiles offered and fit."""
     errors = []

@@ -24,13 +24,25 @@ import urllib.parse
 from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError
 
 
+# Largest response body read from a server: golden outputs of detection models run to tens of MB of
+# JSON, and a hostile or broken server must not make the verifier read without end.
+MAX_RESPONSE = 256 << 20
+
+
 class V2Client:
     """Keeps one HTTP connection open so latency samples measure inference, not TCP set-up."""
 
     def __init__(self, base_url, timeout=10.0, validate_certs=True):
-        parsed = urllib.parse.urlsplit(base_url)
+        try:
+            parsed = urllib.parse.urlsplit(base_url)
+            parsed.port  # pylint: disable=pointless-statement  # urlsplit checks the port only when asked
+        except (TypeError, ValueError) as exc:
+            raise FleetError("url %r cannot be parsed (%s); it must be http(s)://host[:port] of the model server"
+                             % (base_url, exc), field="url")
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
-            raise FleetError("url %r must be http(s)://host[:port] of the model server" % base_url)
+            raise FleetError("url %r must be http(s)://host[:port] of the model server" % base_url, field="url")
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
+            raise FleetError("timeout must be a positive number of seconds, got %r" % (timeout,), field="timeout")
         self.base_url = base_url.rstrip("/")
         self.prefix = parsed.path.rstrip("/")
         self.parsed = parsed
@@ -56,7 +68,12 @@ class V2Client:
             try:
                 self.conn.request(method, self.prefix + path, body=payload, headers=headers)
                 resp = self.conn.getresponse()
-                raw = resp.read().decode("utf-8", "replace")
+                raw = resp.read(MAX_RESPONSE + 1)
+                if len(raw) > MAX_RESPONSE:
+                    self.close()
+                    raise FleetError("%s %s%s answered more than %d bytes; refusing to read on"
+                                     % (method, self.base_url, path, MAX_RESPONSE), url=self.base_url + path)
+                raw = raw.decode("utf-8", "replace")
                 break
             except (http.client.HTTPException, OSError) as exc:
                 self.close()
@@ -66,7 +83,7 @@ class V2Client:
                                      % (method, self.base_url, path, exc), url=self.base_url + path)
         try:
             doc = json.loads(raw) if raw else None
-        except ValueError:
+        except (ValueError, RecursionError):
             doc = None
         return resp.status, doc, raw
 
@@ -113,18 +130,75 @@ def compare(expected, got):
     if len(expected) != len(got):
         return {"max_abs": None, "cosine": None, "equal": False,
                 "error": "length %d, expected %d" % (len(got), len(expected))}
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in expected + got):
+    if not _numbers(expected + got):
         return {"max_abs": None, "cosine": None, "equal": expected == got, "error": None}
+    # Floats first: a server answering 10**400 must give inf, not an OverflowError from int maths.
+    expected, got = [_float(a) for a in expected], [_float(b) for b in got]
+    if any(math.isnan(v) for v in got):
+        # NaN compares false with every limit, so it would pass the tolerance checks unnoticed.
+        return {"max_abs": None, "cosine": None, "equal": False, "error": "the server returned NaN"}
     max_abs = max((abs(a - b) for a, b in zip(expected, got)), default=0.0)
-    dot = sum(a * b for a, b in zip(expected, got))
-    norm = math.sqrt(sum(a * a for a in expected)) * math.sqrt(sum(b * b for b in got))
+    dot = math.fsum(a * b for a, b in zip(expected, got))
+    norm = math.sqrt(math.fsum(a * a for a in expected)) * math.sqrt(math.fsum(b * b for b in got))
     cosine = 1.0 if norm == 0 and max_abs == 0 else (dot / norm if norm else 0.0)
     return {"max_abs": max_abs, "cosine": cosine, "equal": max_abs == 0, "error": None}
 
 
+def validate_golden(golden, path):
+    """Return ``golden`` if it is a golden file model_verify can send and compare, else FleetError naming the field."""
+    if not isinstance(golden, dict):
+        raise FleetError("golden file %s must hold a JSON object with 'inputs' and 'outputs', got %s"
+                         % (path, type(golden).__name__), path=path)
+    for side in ("inputs", "outputs"):
+        tensors = golden.get(side)
+        if not isinstance(tensors, list) or not tensors:
+            raise FleetError("golden file %s needs a non-empty '%s' list of KServe V2 tensors" % (path, side), path=path)
+        for i, tensor in enumerate(tensors):
+            field = "%s[%d]" % (side, i)
+            if not isinstance(tensor, dict):
+                raise FleetError("golden file %s: %s must be an object, got %s" % (path, field, type(tensor).__name__),
+                                 path=path, field=field)
+            for key, kind in (("name", str), ("datatype", str), ("shape", list), ("data", list)):
+                if not isinstance(tensor.get(key), kind):
+                    raise FleetError("golden file %s: %s.%s must be a %s, got %r"
+                                     % (path, field, key, kind.__name__, tensor.get(key)), path=path,
+                                     field="%s.%s" % (field, key))
+            if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in tensor["shape"]):
+                raise FleetError("golden file %s: %s.shape must be non-negative integers, got %r"
+                                 % (path, field, tensor["shape"]), path=path, field=field + ".shape")
+    return golden
+
+
+def validate_tolerance(tolerance, path):
+    """Return the tolerance mapping (max_abs, min_cosine as numbers or null) or FleetError naming the field."""
+    if not isinstance(tolerance, dict):
+        raise FleetError("%s: tolerance must be an object with max_abs and/or min_cosine, got %r" % (path, tolerance),
+                         path=path, field="tolerance")
+    for key in ("max_abs", "min_cosine"):
+        value = tolerance.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value)):
+            raise FleetError("%s: tolerance.%s must be a number, got %r" % (path, key, value), path=path,
+                             field="tolerance." + key)
+    return tolerance
+
+
+def _float(value):
+    try:
+        return float(value)
+    except OverflowError:
+        return math.copysign(math.inf, value)
+
+
+def _numbers(values):
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+
+
 def check_golden(response, golden, tolerance):
     """Compare every golden output with the server's; return (per-output figures, list of failures)."""
-    outputs = {o.get("name"): o for o in (response or {}).get("outputs", []) if isinstance(o, dict)}
+    # The response is the server's word: anything of the wrong shape is a failed check, not a crash.
+    listed = response.get("outputs") if isinstance(response, dict) else None
+    outputs = {o.get("name"): o for o in (listed if isinstance(listed, list) else [])
+               if isinstance(o, dict) and isinstance(o.get("name"), str)}
     figures, failures = {}, []
     for want in golden["outputs"]:
         name = want["name"]
@@ -132,9 +206,9 @@ def check_golden(response, golden, tolerance):
         if have is None:
             failures.append("output %s missing from the response (got %s)" % (name, sorted(outputs)))
             continue
-        if list(have.get("shape", [])) != list(want.get("shape", [])):
+        if have.get("shape") != want.get("shape"):
             failures.append("output %s has shape %s, expected %s" % (name, have.get("shape"), want.get("shape")))
-        fig = compare(flatten(want["data"]), flatten(have.get("data", [])))
+        fig = compare(flatten(want["data"]), flatten(have.get("data")))
         figures[name] = fig
         if fig["error"]:
             failures.append("output %s: %s" % (name, fig["error"]))
@@ -147,6 +221,11 @@ def check_golden(response, golden, tolerance):
             if tolerance.get("min_cosine") is not None and fig["cosine"] < tolerance["min_cosine"]:
                 failures.append("output %s: cosine %.6f < %.6f" % (name, fig["cosine"], tolerance["min_cosine"]))
     return figures, failures
+
+
+def _label(value):
+    """A server-stated label as text (servers disagree on types), or None."""
+    return None if value is None or isinstance(value, (dict, list)) else str(value)
 
 
 def percentile(samples, pct):
@@ -164,12 +243,14 @@ def device_precision(metadata, response, config):
     """Device and precision as the server states them: metadata/response ``parameters``, or Triton's instance kind."""
     device = precision = None
     for doc in (metadata, response):
-        params = (doc or {}).get("parameters") or {}
-        device = device or params.get("device")
-        precision = precision or params.get("precision") or params.get("inference_precision")
-    groups = (config or {}).get("instance_group") or []
-    if device is None and groups:
-        device = ",".join(sorted({str(g.get("kind", "")).replace("KIND_", "") for g in groups}))
+        params = doc.get("parameters") if isinstance(doc, dict) else None
+        params = params if isinstance(params, dict) else {}
+        device = device or _label(params.get("device"))
+        precision = precision or _label(params.get("precision")) or _label(params.get("inference_precision"))
+    groups = config.get("instance_group") if isinstance(config, dict) else None
+    if device is None and isinstance(groups, list) and groups:
+        device = ",".join(sorted({str(g.get("kind", "") if isinstance(g, dict) else g).replace("KIND_", "")
+                                  for g in groups}))
     return device, precision
 
 

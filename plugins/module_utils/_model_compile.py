@@ -321,7 +321,8 @@ def _check_shapes(params, key):
     for name, shape in shapes.items():
         try:
             fixed[name] = [int(d) for d in shape]
-        except (TypeError, ValueError):
+        # OverflowError: YAML's .inf; TypeError: a scalar or a mapping where the list belongs.
+        except (TypeError, ValueError, OverflowError):
             raise FleetError("%s[%s] must be a list of integers (-1 for a dynamic dimension), got %r"
                              % (key, name, shape), option=key)
     return fixed

@@ -58,14 +58,25 @@ def parse_cpuinfo(text, machine=None):
 
 def gpu_from_facts(facts, index=0):
     """The GPU part of a fingerprint from ``ansible_facts.edgeai_gpu`` (gpu_info's contract)."""
-    if not facts or not facts.get("gpus"):
+    if not facts:
         return None
-    gpus = facts["gpus"]
-    if index >= len(gpus):
-        raise FleetError("gpu_index %d is out of range: the host has %d GPU(s)" % (index, len(gpus)),
+    if not isinstance(facts, dict):
+        raise FleetError("gpu_facts must be the edgeai_gpu facts of edgeai.fleet.gpu_info (an object), found %s"
+                         % type(facts).__name__, field="gpu_facts")
+    gpus = facts.get("gpus")
+    if not gpus:
+        return None
+    if not isinstance(gpus, list) or not all(isinstance(g, dict) for g in gpus):
+        raise FleetError("gpu_facts.gpus must be a list of objects, found %s" % ("%r" % (gpus,))[:120],
+                         field="gpu_facts.gpus")
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(gpus):
+        raise FleetError("gpu_index %r is out of range: the host has %d GPU(s)" % (index, len(gpus)),
                          gpu_count=len(gpus))
     gpu = gpus[index]
     tegra = facts.get("tegra") or {}
+    if not isinstance(tegra, dict):
+        raise FleetError("gpu_facts.tegra must be an object or null, found %s" % type(tegra).__name__,
+                         field="gpu_facts.tegra")
     return {
         "name": gpu.get("name"),
         "compute_capability": gpu.get("compute_capability"),
@@ -106,4 +117,5 @@ def fingerprint(cpu, gpu=None):
 def mismatch(recorded, current):
     """Names of fingerprint parts that differ (empty when the artifact fits this host)."""
     keys = ("arch", "cpu_model", "cpu_flags", "gpu")
-    return [k for k in keys if (recorded or {}).get(k) != current.get(k)]
+    recorded = recorded if isinstance(recorded, dict) else {}
+    return [k for k in keys if recorded.get(k) != current.get(k)]

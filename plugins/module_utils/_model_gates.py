@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 
-from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError
+from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError, malformed
 
 
 def cosine(a, b):
@@ -38,6 +38,7 @@ def max_abs_diff(a, b):
     return max((abs(x - y) for x, y in zip(a, b)), default=0.0)
 
 
+@malformed("the reference or candidate outputs")
 def fidelity(reference, candidate):
     """Compare per-sample outputs: each argument is a list (samples) of lists (outputs) of flat sequences.
 
@@ -67,6 +68,7 @@ def fidelity(reference, candidate):
     }
 
 
+@malformed("the fidelity gate or the measured figures")
 def evaluate(measured, gate):
     """Apply ``gate`` (``min_cosine`` against the worst sample, ``max_abs_diff``) to ``measured``.
 
@@ -104,6 +106,9 @@ def percentile(values, pct):
     return ordered[rank - 1]
 
 
+@malformed("the latency samples")
 def latency_summary(samples_ms):
+    if not samples_ms:
+        raise FleetError("No latency samples were measured (latency_runs must be at least 1)")
     return {"p50": round(percentile(samples_ms, 50), 3), "p95": round(percentile(samples_ms, 95), 3),
             "runs": len(samples_ms)}

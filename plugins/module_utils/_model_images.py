@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import traceback
 
-from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError
+from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError, malformed
 from ansible_collections.edgeai.fleet.plugins.module_utils import _model_manifest as mf
 from ansible_collections.edgeai.fleet.plugins.module_utils._model_samples import NUMPY_TYPES, _fits, require_numpy
 
@@ -56,6 +56,7 @@ def require_pillow():
     return Image
 
 
+@malformed("calibration_preprocess_options", fix="See the model_compile documentation for each option's type")
 def resolve_spec(name, options):
     """The preprocessing with every parameter filled in, or None for ``none``; rejects misplaced options."""
     options = dict((k, v) for k, v in (options or {}).items() if v is not None)
@@ -65,6 +66,9 @@ def resolve_spec(name, options):
                              "ppocr_det or imagenet, or drop the options" % sorted(options),
                              option="calibration_preprocess_options")
         return None
+    if name not in DEFAULTS:
+        raise FleetError("calibration_preprocess %r is not known; use none, %s" % (name, ", ".join(sorted(DEFAULTS))),
+                         option="calibration_preprocess")
     allowed = DEFAULTS[name]
     misplaced = sorted(k for k in options if k not in allowed)
     if misplaced:
@@ -141,7 +145,8 @@ def _rgb_array(path):
             elif img.mode not in ("L", "LA", "RGB", "RGBA"):
                 img = img.convert("RGB")  # CMYK, 16-bit gray...: rapidocr would misread the raw channels
             return numpy.array(img)
-    except (OSError, ValueError) as exc:
+    # Pillow raises these for truncated files and decompression bombs; SyntaxError for broken headers.
+    except (OSError, ValueError, SyntaxError, EOFError, MemoryError, Image.DecompressionBombError) as exc:
         raise FleetError("calibration image %s cannot be decoded: %s" % (path, exc), sample=path)
 
 

@@ -113,6 +113,13 @@ def validate(doc):
         errors.append("target %r is not one of %s" % (doc.get("target"), ", ".join(TARGETS)))
     if doc.get("precision") not in PRECISIONS:
         errors.append("precision %r is not one of %s" % (doc.get("precision"), ", ".join(PRECISIONS)))
+    # Fields used as dictionary keys, paths or config values: a list or number there must be an error
+    # message, not a TypeError further down.
+    for key in ("name", "entrypoint", "device", "inference_precision"):
+        if key in doc and not isinstance(doc[key], str):
+            errors.append("%s must be a string, found %s" % (key, type(doc[key]).__name__))
+    if doc.get("golden") is not None and not isinstance(doc["golden"], str):
+        errors.append("golden must be a string or null, found %s" % type(doc["golden"]).__name__)
     files = doc.get("files")
     if not isinstance(files, dict) or not files:
         errors.append("files must map relative paths to sha256 digests")
@@ -120,9 +127,9 @@ def validate(doc):
         for rel, digest in files.items():
             if os.path.isabs(rel) or rel.split("/")[0] == ".." or not isinstance(digest, str) or len(digest) != 64:
                 errors.append("files entry %r: expected a relative path and a sha256 hex digest" % rel)
-        if doc.get("entrypoint") not in files:
+        if isinstance(doc.get("entrypoint"), str) and doc["entrypoint"] not in files:
             errors.append("entrypoint %r is not listed in files" % doc.get("entrypoint"))
-        if doc.get("golden") and doc.get("golden") not in files:
+        if isinstance(doc.get("golden"), str) and doc["golden"] and doc["golden"] not in files:
             errors.append("golden %r is not listed in files" % doc.get("golden"))
     for key in ("inputs", "outputs"):
         if key in doc and not _is_tensor_list(doc[key]):

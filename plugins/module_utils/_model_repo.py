@@ -14,14 +14,22 @@ Layout (shared by OVMS, Triton and the collection's KServe model server)::
     <repo>/<name>/<version>/                model files + manifest.json + golden.json, never rewritten
     <repo>/<name>/current -> <version>      every backend (the KServe server loads this)
     <repo>/<name>/.edgeai-model.json        bookkeeping: current, history, identity per version, rejected
+    <repo>/<name>/.edgeai-model.lock        flock held by the deploy or rollback that changes this model
+    <repo>/.edgeai-config.lock              OVMS only: flock held while config.json is rewritten
 
 Version numbers are never reused: OVMS does not notice changed files inside an existing version
 directory, so a new artifact always gets a new number. Servers ignore non-numeric entries, which is
 why staging directories (``.incoming-*``) and the bookkeeping file can live beside the versions.
+
+Deploys and rollbacks of one model are serialised by a lock file in its directory, because the pull
+timer and a push from AWX can run at once; everything the bookkeeping file and the repository's
+entries say is checked before use, since a device's disk is input like any other.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -32,23 +40,121 @@ import time
 
 from ansible_collections.edgeai.fleet.plugins.module_utils._diff import file_diff, state_diff
 from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError
-from ansible_collections.edgeai.fleet.plugins.module_utils._files import atomic_write, read_text, restore
-from ansible_collections.edgeai.fleet.plugins.module_utils._model_manifest import validate as validate_manifest
+from ansible_collections.edgeai.fleet.plugins.module_utils import _redact
+from ansible_collections.edgeai.fleet.plugins.module_utils._files import atomic_write, make_backup, read_text, restore
+from ansible_collections.edgeai.fleet.plugins.module_utils._model_manifest import sha256_file, validate as validate_manifest
 
 STATE_FILE = ".edgeai-model.json"
+LOCK_FILE = ".edgeai-model.lock"
+CONFIG_LOCK_FILE = ".edgeai-config.lock"
 CURRENT_LINK = "current"
+LOCK_TIMEOUT = 600
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+# ASCII only and bounded: str.isdigit() also accepts '²' (which int() refuses) and Arabic-Indic digits.
+VERSION_RE = re.compile(r"^[1-9][0-9]{0,8}$")
+# A pbtxt string must not close its quotes or start a new line: the file selects Triton's backend.
+PBTXT_SAFE_RE = re.compile(r'^[^"\\\x00-\x1f\x7f]{1,255}$')
 TRITON_BACKENDS = {"onnxruntime": ("onnxruntime", "model.onnx"), "openvino": ("openvino", "model.xml"),
                    "tensorrt": ("tensorrt", "model.plan")}
 
 
-def sha256_file(path, chunk=1 << 20):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()
+@contextlib.contextmanager
+def hold_lock(path, timeout, what):
+    """Hold an exclusive flock on ``path`` (created if needed), waiting at most ``timeout`` seconds.
+
+    The holder's pid is written into the file so that a waiter can name it. The file is never
+    deleted: removing a lock file lets a third process lock a new inode while the first still runs.
+    """
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+    except OSError as exc:
+        raise FleetError("Cannot open the lock file %s: %s (is the repository read-only, or the lock file a "
+                         "symlink?)" % (path, exc), path=path)
+    try:
+        _acquire(fd, path, timeout, what)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _acquire(fd, path, timeout, what):
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+                    raise FleetError("Another deploy or rollback of %s (pid %s) still held %s after "
+                                     "lock_timeout=%d s; wait for it to finish and run the task again"
+                                     % (what, holder, path, timeout), path=path, lock_holder=holder)
+                time.sleep(0.05)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, b"%d\n" % os.getpid(), 0)
+    except OSError as exc:
+        raise FleetError("Cannot lock %s: %s" % (path, exc), path=path)
+
+
+def _field_error(path, field, expected, value):
+    return FleetError("%s: %s must be %s, found %s; fix the file or remove it (the version directories stay, and "
+                      "the next deploy installs a new version)" % (path, field, expected, _short(value)),
+                      path=path, field=field)
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_state(doc, path):
+    """Raise FleetError naming the file and field unless ``doc`` is usable bookkeeping; return it."""
+    if not isinstance(doc, dict):
+        raise _field_error(path, "the document", "a JSON object", doc)
+    doc.setdefault("history", [])
+    doc.setdefault("versions", {})
+    doc.setdefault("rejected", [])
+    current = doc.get("current")
+    if current is not None and not (_is_int(current) and current > 0):
+        raise _field_error(path, "current", "a version number or null", current)
+    if not isinstance(doc["history"], list) or not all(_is_int(v) for v in doc["history"]):
+        raise _field_error(path, "history", "a list of version numbers", doc["history"])
+    if not isinstance(doc["versions"], dict):
+        raise _field_error(path, "versions", "an object keyed by version number", doc["versions"])
+    for key, rec in doc["versions"].items():
+        if not VERSION_RE.match(key):
+            raise _field_error(path, "versions key %r" % key, "a version number", key)
+        if not isinstance(rec, dict):
+            raise _field_error(path, "versions[%s]" % key, "an object", rec)
+        for field in ("identity", "source_sha256", "image_digest"):
+            if rec.get(field) is not None and not isinstance(rec[field], str):
+                raise _field_error(path, "versions[%s].%s" % (key, field), "a string", rec[field])
+        if rec.get("manifest") is not None and not isinstance(rec["manifest"], dict):
+            raise _field_error(path, "versions[%s].manifest" % key, "an object", rec["manifest"])
+        if rec.get("source") is not None and not isinstance(rec["source"], dict):
+            raise _field_error(path, "versions[%s].source" % key, "an object", rec["source"])
+    if not isinstance(doc["rejected"], list):
+        raise _field_error(path, "rejected", "a list", doc["rejected"])
+    for index, rec in enumerate(doc["rejected"]):
+        if not isinstance(rec, dict) or not _is_int(rec.get("version")):
+            raise _field_error(path, "rejected[%d]" % index, "an object with a version number", rec)
+    if doc.get("target_device") is not None and not isinstance(doc["target_device"], str):
+        raise _field_error(path, "target_device", "a string", doc["target_device"])
+    return doc
+
+
+def scrub_sources(state):
+    """Drop userinfo, query and fragment from recorded URLs (files written before they were redacted)."""
+    for rec in state["versions"].values():
+        source = rec.get("source")
+        if source and source.get("type") == "url" and isinstance(source.get("ref"), str):
+            source["ref"] = _redact.url(source["ref"])
 
 
 def _safe_relpath(rel, what):
@@ -82,6 +188,15 @@ def load_manifest(artifact_dir):
     if golden is not None:
         _safe_relpath(golden, path)
     return manifest
+
+
+def load_version_manifest(version_dir):
+    """load_manifest for an installed version, whose manifest.json (not model_compile) is what may be wrong."""
+    try:
+        return load_manifest(version_dir)
+    except FleetError as exc:
+        raise FleetError("Installed version %s has no usable manifest.json (%s); it was modified after it was "
+                         "installed: deploy the artifact again" % (version_dir, exc.msg), path=version_dir)
 
 
 def identity(manifest):
@@ -125,6 +240,10 @@ def render_triton_config(name, version, manifest):
     backend, default_file = TRITON_BACKENDS.get(manifest.get("target"), (None, None))
     if backend is None:
         raise FleetError("Triton cannot serve target %r; use onnxruntime, openvino or tensorrt" % manifest.get("target"))
+    if not isinstance(manifest.get("entrypoint"), str) or not PBTXT_SAFE_RE.match(manifest["entrypoint"]):
+        raise FleetError("manifest.json: entrypoint %s cannot be written into config.pbtxt (quotes, backslashes and "
+                         "control characters are refused); rebuild the artifact" % _short(manifest.get("entrypoint")),
+                         field="entrypoint")
     lines = ['name: "%s"' % name, 'backend: "%s"' % backend]
     if manifest["entrypoint"] != default_file:
         lines.append('default_model_filename: "%s"' % manifest["entrypoint"])
@@ -132,27 +251,39 @@ def render_triton_config(name, version, manifest):
     return "# Managed by edgeai.fleet.model_deploy: edits are overwritten.\n" + "\n".join(lines) + "\n"
 
 
-def render_ovms_config(current_text, name, version, base_path, target_device):
+def render_ovms_config(current_text, name, version, base_path, target_device, path="config.json"):
     """Return config.json with this model's entry set (or removed when version is None); others untouched."""
     try:
         doc = json.loads(current_text) if current_text else {}
-    except ValueError as exc:
-        raise FleetError("Existing OVMS config.json is not valid JSON (%s); fix or remove it" % exc)
-    entries = [e for e in doc.get("model_config_list", []) if (e.get("config") or {}).get("name") != name]
+    except (ValueError, RecursionError) as exc:
+        raise FleetError("Existing OVMS %s is not valid JSON (%s); fix or remove it" % (path, exc), path=path)
+    if not isinstance(doc, dict):
+        raise _field_error(path, "the document", "a JSON object", doc)
+    entries = doc.get("model_config_list", [])
+    if not isinstance(entries, list):
+        raise _field_error(path, "model_config_list", "a list", entries)
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not isinstance(entry.get("config"), dict):
+            raise _field_error(path, "model_config_list[%d]" % index, "an object with a config object", entry)
+    if not isinstance(target_device, str):
+        raise FleetError("target_device %s for %s is not a string" % (_short(target_device), path), path=path)
+    entries = [e for e in entries if e["config"].get("name") != name]
     if version is not None:
         entries.append({"config": {"name": name, "base_path": base_path, "target_device": target_device,
                                    "model_version_policy": {"specific": {"versions": [version]}}}})
-    doc["model_config_list"] = sorted(entries, key=lambda e: e["config"]["name"])
+    doc["model_config_list"] = sorted(entries, key=lambda e: str(e["config"].get("name")))
     return json.dumps(doc, indent=2, sort_keys=True) + "\n"
 
 
 class ModelRepo:
     """One model's directory in a repository; all writes go through ``switch``, ``install`` and ``prune``."""
 
-    def __init__(self, root, name, backend="kserve", serving_path="/models", atomic_move=None):
-        if not NAME_RE.match(name or ""):
-            raise FleetError("name %r is not a valid model name: use letters, digits, '.', '_' and '-'" % name)
+    def __init__(self, root, name, backend="kserve", serving_path="/models", atomic_move=None,
+                 lock_timeout=LOCK_TIMEOUT):
+        if not isinstance(name, str) or not NAME_RE.match(name):
+            raise FleetError("name %r is not a valid model name: use letters, digits, '.', '_' and '-'" % (name,))
         self.root = root
+        self.lock_timeout = lock_timeout
         self.name = name
         self.backend = backend
         self.serving_path = serving_path
@@ -160,28 +291,74 @@ class ModelRepo:
         self.model_dir = os.path.join(root, name)
         self.state_path = os.path.join(self.model_dir, STATE_FILE)
 
+    # ---- locking ---------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def locked(self):
+        """Serialise every change to this model (the pull timer and an AWX push may deploy at once)."""
+        try:
+            os.makedirs(self.model_dir, exist_ok=True)
+        except OSError as exc:
+            raise FleetError("Cannot create %s: %s (is the repository read-only?)" % (self.model_dir, exc),
+                             path=self.model_dir)
+        with hold_lock(os.path.join(self.model_dir, LOCK_FILE), self.lock_timeout, self.name):
+            yield
+
     # ---- reading -------------------------------------------------------------------------
     def read_state(self):
         text = read_text(self.state_path)
         if text is None:
             return {"current": None, "history": [], "versions": {}, "rejected": []}
         try:
-            return json.loads(text)
+            doc = json.loads(text)
         except ValueError as exc:
-            raise FleetError("%s is corrupt (%s); restore it from its .edgeai.bak copy or remove it"
+            raise FleetError("%s is corrupt (%s); restore it from a backup or remove it"
                              % (self.state_path, exc), path=self.state_path)
+        return check_state(doc, self.state_path)
 
-    def disk_versions(self):
+    def _entries(self):
         try:
-            names = os.listdir(self.model_dir)
+            return os.listdir(self.model_dir)
         except FileNotFoundError:
             return []
-        return sorted(int(n) for n in names if n.isdigit() and not n.startswith("0")
-                      and os.path.isdir(os.path.join(self.model_dir, n)))
+        except OSError as exc:
+            raise FleetError("Cannot list %s: %s" % (self.model_dir, exc), path=self.model_dir)
+
+    def disk_versions(self):
+        """Version directories on disk; other entries (stray names, files) are not versions."""
+        return sorted(int(n) for n in self._entries() if VERSION_RE.match(n)
+                      and os.path.isdir(os.path.join(self.model_dir, n)) and not os.path.islink(os.path.join(self.model_dir, n)))
 
     def next_version(self, state):
-        used = set(self.disk_versions()) | {int(v) for v in state["versions"]} | {r["version"] for r in state["rejected"]}
+        # Any entry with a version's name blocks that number, a stray file included: install renames onto it.
+        on_disk = {int(n) for n in self._entries() if VERSION_RE.match(n)}
+        used = on_disk | {int(v) for v in state["versions"]} | {r["version"] for r in state["rejected"]}
         return max(used) + 1 if used else 1
+
+    def clean_stale(self):
+        """Remove staging directories and link temporaries left by a deploy that was killed (called under the lock)."""
+        for entry in self._entries():
+            if entry.startswith((".incoming-", ".current.")):
+                path = os.path.join(self.model_dir, entry)
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        os.unlink(path)
+
+    def verify_version(self, version, record):
+        """Re-check a kept version before it serves again: its files and its identity must be unchanged."""
+        vdir = self.version_dir(version)
+        manifest = load_version_manifest(vdir)
+        try:
+            verify_tree(vdir, manifest)
+        except FleetError as exc:
+            raise FleetError("Kept version %d of %s was modified after it was installed (%s); refusing to serve it. "
+                             "Deploy the artifact again: it gets a new version" % (version, self.name, exc.msg),
+                             path=vdir, version=version)
+        if record.get("identity") and identity(manifest) != record["identity"]:
+            raise FleetError("Kept version %d of %s holds a different artifact than the one installed (identity %s, "
+                             "recorded %s); refusing to serve it. Deploy the artifact again: it gets a new version"
+                             % (version, self.name, identity(manifest), record["identity"]), path=vdir, version=version)
 
     def find(self, state, key, value):
         """The highest kept version whose record has ``key == value`` and whose directory exists, or None."""
@@ -194,8 +371,12 @@ class ModelRepo:
 
     # ---- staging and installing ----------------------------------------------------------
     def staging_dir(self):
-        os.makedirs(self.model_dir, exist_ok=True)
-        return tempfile.mkdtemp(prefix=".incoming-", dir=self.model_dir)
+        try:
+            os.makedirs(self.model_dir, exist_ok=True)
+            return tempfile.mkdtemp(prefix=".incoming-", dir=self.model_dir)
+        except OSError as exc:
+            raise FleetError("Cannot create a staging directory in %s: %s (is the repository read-only or full?)"
+                             % (self.model_dir, exc), path=self.model_dir)
 
     def install(self, artifact_dir, manifest, version):
         """Copy the artifact into a staging directory, verify it, then rename it to ``<version>``.
@@ -251,14 +432,20 @@ class ModelRepo:
 
     def switch(self, new_state):
         """Write the bookkeeping, the backend file and the ``current`` link; undo them all if one fails."""
+        if self.backend != "ovms":
+            return self._switch(new_state)
+        # config.json lists every model of the repository, so two models switching at once would lose an entry.
+        with hold_lock(os.path.join(self.root, CONFIG_LOCK_FILE), self.lock_timeout, "the OVMS config.json"):
+            return self._switch(new_state)
+
+    def _switch(self, new_state):
         done = []
         try:
             for path, text in self._backend_files(new_state):
                 if read_text(path) == text:
                     continue
                 if text is None:
-                    saved = "%s.edgeai.bak" % path
-                    shutil.copy2(path, saved)
+                    saved = make_backup(path)
                     os.unlink(path)
                 else:
                     saved = atomic_write(path, text, atomic_move=self.atomic_move)
@@ -269,12 +456,18 @@ class ModelRepo:
                                  atomic_move=self.atomic_move)
             done.append((self.state_path, saved))
         except (FleetError, OSError) as exc:
-            self._undo(done)
+            reason = getattr(exc, "msg", exc)
+            try:
+                self._undo(done)
+            except (FleetError, OSError) as undo_exc:
+                raise FleetError("Switching %s to version %s failed (%s) and undoing it failed too (%s); check %s"
+                                 % (self.name, new_state["current"], reason, getattr(undo_exc, "msg", undo_exc),
+                                    self.model_dir), path=self.model_dir)
             raise FleetError("Switching %s to version %s failed and was undone: %s"
-                             % (self.name, new_state["current"], getattr(exc, "msg", exc)))
+                             % (self.name, new_state["current"], reason), path=self.model_dir)
         for path, saved in done:
             if saved and path:
-                os.unlink(saved)
+                _discard(saved)
 
     def _undo(self, done):
         old = self.read_state()
@@ -284,7 +477,7 @@ class ModelRepo:
             else:
                 restore(path, saved)
                 if saved:
-                    os.unlink(saved)
+                    _discard(saved)
 
     def _set_link(self, version):
         """Point ``current`` at ``version`` with a rename, so readers see the old or the new link, never none."""
@@ -318,6 +511,11 @@ class ModelRepo:
     def remove_versions(self, versions):
         for version in versions:
             shutil.rmtree(self.version_dir(version), ignore_errors=True)
+
+
+def _discard(path):
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
 
 
 def new_record(manifest, source, source_sha256=None, image_digest=None):
@@ -373,11 +571,14 @@ def _locate(repo, state, source, check_mode, allow_rejected):
     try:
         if kind == "url":
             from ansible_collections.edgeai.fleet.plugins.module_utils import _model_source as src
+            max_bytes = source.get("max_bytes", src.MAX_BYTES)
             archive = src.download(source["url"], source["sha256"], stage, source.get("timeout", 60),
-                                   source.get("validate_certs", True), source.get("opener"))
-            root = src.extract_archive(archive, os.path.join(stage, "tree"))
+                                   source.get("validate_certs", True), source.get("opener"), max_bytes,
+                                   source.get("deadline", src.DEADLINE))
+            root = src.extract_archive(archive, os.path.join(stage, "tree"), max_bytes)
             os.unlink(archive)
-            ref = {"type": "url", "ref": source["url"]}
+            # The sha256 is the identity; userinfo and signed query strings are credentials, never stored.
+            ref = {"type": "url", "ref": _redact.url(source["url"])}
             extra = {"source_sha256": source["sha256"]}
         else:
             digest = image.ensure()
@@ -396,8 +597,17 @@ def _locate(repo, state, source, check_mode, allow_rejected):
 
 def deploy(repo, source, keep=2, check_mode=False, allow_rejected=False, target_device=None):
     """Install the artifact as a new version unless one with the same bytes is kept, then make it current."""
+    if check_mode or (source["kind"] == "identity" and not os.path.isdir(repo.model_dir)):
+        return _deploy(repo, source, keep, check_mode, allow_rejected, target_device)
+    with repo.locked():
+        repo.clean_stale()
+        return _deploy(repo, source, keep, check_mode, allow_rejected, target_device)
+
+
+def _deploy(repo, source, keep, check_mode, allow_rejected, target_device):
     state = repo.read_state()
     old = json.loads(json.dumps(state))
+    scrub_sources(state)
     version, manifest, staged, record = _locate(repo, state, source, check_mode, allow_rejected)
     if version is None and source["kind"] == "identity":
         # No kept version has these bytes: the caller copies the artifact and deploys it from src.
@@ -408,37 +618,40 @@ def deploy(repo, source, keep=2, check_mode=False, allow_rejected=False, target_
     installed = None
     try:
         if version is None:
-            version = repo.next_version(state)
-            installed = version
+            version = installed = repo.next_version(state)
             if record is None:  # check mode without fetching: the prediction is a new version
                 record = {"identity": None, "manifest": None, "source": {"type": source["kind"]}}
-            elif not check_mode:
-                repo.install(record.get("_root", staged), manifest, version)
-            record.pop("_root", None)
+            root = record.pop("_root", staged)
             state["versions"][str(version)] = record
+        elif version != state["current"]:
+            repo.verify_version(version, state["versions"][str(version)])
+        if target_device:
+            state["target_device"] = target_device
+        previous = state["current"]
+        if previous != version:
+            state["current"] = version
+            state["history"] = [v for v in state["history"] if v != version] + [version]
+        pruned = repo.prune_plan(state, keep)
+        for v in pruned:
+            state["versions"].pop(str(v), None)
+        state["history"] = [v for v in state["history"] if str(v) in state["versions"]]
+        changed = state != old
+        # Rendering the backend files here, before anything is installed, refuses a malformed config.json
+        # or a manifest that cannot be written into config.pbtxt while the repository is still untouched.
+        diffs = repo.plan_switch(old, state) if changed else []
+        if changed and not check_mode:
+            if installed is not None:
+                repo.install(root, manifest, version)
+            try:
+                repo.switch(state)
+            except FleetError:
+                if installed is not None:
+                    repo.remove_versions([installed])
+                raise
+            repo.remove_versions(pruned)
     finally:
         if staged and source["kind"] != "path":
             shutil.rmtree(staged, ignore_errors=True)
-    if target_device:
-        state["target_device"] = target_device
-    previous = state["current"]
-    if previous != version:
-        state["current"] = version
-        state["history"] = [v for v in state["history"] if v != version] + [version]
-    pruned = repo.prune_plan(state, keep)
-    for v in pruned:
-        state["versions"].pop(str(v), None)
-    state["history"] = [v for v in state["history"] if str(v) in state["versions"]]
-    changed = state != old
-    diffs = repo.plan_switch(old, state) if changed else []
-    if changed and not check_mode:
-        try:
-            repo.switch(state)
-        except FleetError:
-            if installed is not None:
-                repo.remove_versions([installed])
-            raise
-        repo.remove_versions(pruned)
     return {"changed": changed, "artifact_needed": False, "version": version, "previous_version": previous,
             "installed": installed is not None,
             "switched": previous != version, "removed_versions": pruned,
@@ -452,6 +665,13 @@ def roll_back(repo, reject=None, check_mode=False):
 
     Idempotent when ``reject`` is given: once it no longer serves, nothing changes.
     """
+    if check_mode or not os.path.isdir(repo.model_dir):
+        return _roll_back(repo, reject, check_mode)
+    with repo.locked():
+        return _roll_back(repo, reject, check_mode)
+
+
+def _roll_back(repo, reject, check_mode):
     state = repo.read_state()
     old = json.loads(json.dumps(state))
     current = state["current"]
@@ -462,12 +682,15 @@ def roll_back(repo, reject=None, check_mode=False):
     earlier = [v for v in state["history"] if v != reject and str(v) in state["versions"]
                and os.path.isdir(repo.version_dir(v))]
     target = earlier[-1] if earlier else None
+    if target is not None:
+        repo.verify_version(target, state["versions"][str(target)])
     rec = state["versions"].pop(str(reject), {})
     state["rejected"].append({"version": reject, "identity": rec.get("identity"), "source_sha256": rec.get("source_sha256"),
                               "image_digest": rec.get("image_digest"),
                               "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
     state["current"] = target
     state["history"] = [v for v in state["history"] if v != reject]
+    scrub_sources(state)
     diffs = repo.plan_switch(old, state)
     if not check_mode:
         repo.switch(state)

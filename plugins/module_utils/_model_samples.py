@@ -14,8 +14,10 @@ name the missing package instead of failing on import.
 from __future__ import annotations
 
 import traceback
+import zipfile
+import zlib
 
-from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError
+from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError, malformed
 
 try:
     import numpy as np
@@ -29,6 +31,12 @@ else:
 V2_TYPES = {"float32": "FP32", "float16": "FP16", "float64": "FP64", "int64": "INT64", "int32": "INT32",
             "int8": "INT8", "uint8": "UINT8", "bool": "BOOL"}
 NUMPY_TYPES = dict((v, k) for k, v in V2_TYPES.items())
+# Elements of one synthetic sample: input shapes come from a model file, and a corrupt or hostile one
+# declaring 10**30 elements must be refused before numpy tries to allocate it (256 Mi floats = 1 GiB).
+MAX_SAMPLE_ELEMENTS = 1 << 28
+# What numpy raises for a file it cannot read: EOFError for an empty one, the rest for truncated or hand-made
+# headers and .npz archives (which are read lazily, member by member).
+_UNREADABLE = (OSError, ValueError, EOFError, SyntaxError, TypeError, MemoryError, zipfile.BadZipFile, zlib.error)
 
 
 def require_numpy():
@@ -53,6 +61,7 @@ def _coerce(array, tensor, path):
     return array.astype(NUMPY_TYPES.get(tensor["datatype"], "float32"), copy=False)
 
 
+@malformed("a calibration sample")
 def load_calibration(paths, inputs):
     """One ``{input name: array}`` per file: ``.npy`` for single-input models, ``.npz`` keyed by input name."""
     numpy = require_numpy()
@@ -60,22 +69,28 @@ def load_calibration(paths, inputs):
     names = [t["name"] for t in inputs]
     for path in paths:
         try:
-            loaded = numpy.load(path, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise FleetError("Cannot read calibration sample %s: %s" % (path, exc), sample=path)
-        if path.endswith(".npz"):
-            if sorted(loaded.files) != sorted(names):
-                raise FleetError("calibration sample %s holds arrays %s; the model's inputs are %s"
-                                 % (path, sorted(loaded.files), sorted(names)), sample=path)
-            samples.append(dict((t["name"], _coerce(loaded[t["name"]], t, path)) for t in inputs))
-        else:
-            if len(inputs) != 1:
-                raise FleetError("calibration sample %s is a single .npy but the model has inputs %s: save "
-                                 ".npz files keyed by input name" % (path, names), sample=path)
-            samples.append({names[0]: _coerce(loaded, inputs[0], path)})
+            samples.append(_load_sample(numpy, path, inputs, names))
+        except _UNREADABLE as exc:
+            raise FleetError("Cannot read calibration sample %s: %s" % (path, exc), sample=path) from exc
     return samples
 
 
+def _load_sample(numpy, path, inputs, names):
+    loaded = numpy.load(path, allow_pickle=False)
+    if path.endswith(".npz"):
+        if not hasattr(loaded, "files") or sorted(loaded.files) != sorted(names):
+            raise FleetError("calibration sample %s holds arrays %s; the model's inputs are %s"
+                             % (path, sorted(getattr(loaded, "files", [])), sorted(names)), sample=path)
+        return dict((t["name"], _coerce(loaded[t["name"]], t, path)) for t in inputs)
+    if len(inputs) != 1:
+        raise FleetError("calibration sample %s is a single .npy but the model has inputs %s: save "
+                         ".npz files keyed by input name" % (path, names), sample=path)
+    if not hasattr(loaded, "ndim"):
+        raise FleetError("calibration sample %s is an .npz archive, not an .npy array" % path, sample=path)
+    return {names[0]: _coerce(loaded, inputs[0], path)}
+
+
+@malformed("the model's input description", fix="Is the model file corrupt? Set input_shapes to override")
 def synthetic_samples(inputs, count, seed=0):
     """Deterministic inputs when no calibration set is given: uniform [0, 1) floats, ones for integers.
 
@@ -87,6 +102,14 @@ def synthetic_samples(inputs, count, seed=0):
     if dynamic:
         raise FleetError("inputs %s have dynamic dimensions: set input_shapes (or pass a calibration set) so "
                          "samples for the fidelity check can be made" % dynamic, inputs=dynamic)
+    for tensor in inputs:
+        elements = 1
+        for dim in tensor["shape"]:
+            elements *= int(dim)
+        if elements > MAX_SAMPLE_ELEMENTS:
+            raise FleetError("input %s has shape %s (%d elements), more than the %d a sample may have: is the "
+                             "model file corrupt? Set input_shapes to the real size"
+                             % (tensor["name"], tensor["shape"], elements, MAX_SAMPLE_ELEMENTS), input=tensor["name"])
     rng = numpy.random.default_rng(seed)
     samples = []
     for _i in range(count):
@@ -101,6 +124,7 @@ def synthetic_samples(inputs, count, seed=0):
     return samples
 
 
+@malformed("golden_shapes")
 def crop_sample(sample, shapes):
     """Cut ``sample`` down to ``shapes`` (leading corner) so golden.json stays small."""
     if not shapes:

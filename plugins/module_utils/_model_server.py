@@ -20,13 +20,29 @@ import re
 from ansible_collections.edgeai.fleet.plugins.module_utils._diff import file_diff, state_diff
 from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError
 from ansible_collections.edgeai.fleet.plugins.module_utils._files import atomic_write, read_text, restore
+from ansible_collections.edgeai.fleet.plugins.module_utils import _redact
 from ansible_collections.edgeai.fleet.plugins.module_utils._runner import CliRunner
 
 PIP_INSTALL = ["-m", "pip", "install", "--no-compile", "--disable-pip-version-check"]
 VENV_SUPPORT_CHECK = "import ensurepip, venv"
 PIP_TAIL_LINES = 20
 JOURNAL_LINES = 20
+# Deadlines for each command (coreutils timeout): a wedged pip, venv or systemd job fails the task
+# instead of holding a rollout forever. pip downloads wheels, so it gets the most.
+PIP_TIMEOUT = 1800
+PYTHON_TIMEOUT = 300
+SYSTEMCTL_TIMEOUT = 300
 MODE_RE = re.compile(r"^[0-7]{3,4}$")
+
+# pip's options (pip/_internal/cli/cmdoptions.py) that choose where packages come from or whom TLS trusts. pip parses
+# with optparse, which takes any unique prefix of a long option ("--index", "--extra", "--trusted"), so every prefix
+# of these is refused, not only the full spelling. --pypi-url is pip's alias of --index-url; -i its short form.
+PIP_REFUSED_LONG = ("--index-url", "--pypi-url", "--extra-index-url", "--trusted-host", "--cert", "--client-cert")
+PIP_REFUSED_SHORT = "i"
+# pip install's short options that take a value: in a cluster such as "-qrreqs.txt" the rest is the value.
+PIP_SHORT_WITH_VALUE = "Ccefrt"
+# A URL's userinfo (greedy to the last "@" before the path: passwords may hold "@") and query (signed URLs).
+URL_RE = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/\s?#]*@)?(?P<rest>[^\s?#]*)(?P<query>\?[^\s#]*)?")
 
 # Run by the venv's own Python so versions are read where the server imports them. pip's vendored
 # packaging parses specifiers and markers exactly as pip does; extras are ignored (only the named
@@ -83,10 +99,22 @@ def validate(params):
         _require_absolute(params[field], field)
     if not params["packages"]:
         raise FleetError("packages: give at least one pip requirement, e.g. kserve==0.21.0", field="packages")
-    for arg in params["pip_args"] or []:
-        if arg in ("-i", "--index-url") or arg.startswith("--index-url="):
-            raise FleetError("pip_args: pass the index through index_url, which reaches pip in the environment and never on the "
-                             "command line (it may carry credentials)", field="pip_args")
+    for field in ("packages", "pip_args"):
+        if not all(isinstance(arg, str) for arg in params[field] or []):
+            raise FleetError("%s: every element must be a string" % field, field=field)
+    for index, arg in enumerate(params["pip_args"] or []):
+        option = _refused_pip_option(arg)
+        if option:
+            raise FleetError("pip_args[%d]: %r is pip's %s, which is refused here: pass the index through index_url, which reaches "
+                             "pip in the environment and never on the command line, and install the index's CA into the "
+                             "system trust store instead of --cert/--trusted-host" % (index, redact(arg), option),
+                             field="pip_args")
+    for field in ("pip_args", "packages"):
+        for index, arg in enumerate(params[field] or []):
+            if _carries_credentials(arg):
+                raise FleetError("%s[%d]: %r carries credentials in a URL (user:password@ or a query string), which would show in "
+                                 "the process list and the results: use index_url, or a netrc file on the device"
+                                 % (field, index, redact(arg)), field=field)
     unit_path = os.path.join(params["unit_dir"], service + ".service")
     entries, seen = [], set([unit_path])
     for index, item in enumerate(params["files"] or []):
@@ -99,8 +127,37 @@ def validate(params):
     return entries
 
 
+def _refused_pip_option(arg):
+    """The refused pip option ``arg`` would select, as pip's optparse parser reads it, or None."""
+    if arg.startswith("--") and len(arg) > 2:
+        name = arg.split("=", 1)[0]
+        # Any prefix counts, even an ambiguous one (pip rejects those anyway), so a newer pip cannot widen the hole.
+        return next((option for option in PIP_REFUSED_LONG if option.startswith(name)), None)
+    if arg.startswith("-") and not arg.startswith("--"):
+        for char in arg[1:]:
+            if char in PIP_REFUSED_SHORT:
+                return "-" + char
+            if char in PIP_SHORT_WITH_VALUE:
+                return None
+    return None
+
+
+def redact(text):
+    """``text`` with every URL's userinfo, query and fragment removed, for results, errors and the journal tail."""
+    return _redact.text(text or "")
+
+
+def _carries_credentials(arg):
+    """Whether a URL in ``arg`` has a query or userinfo; a bare ssh user (git+ssh://git@host) is a name, not a secret."""
+    for match in URL_RE.finditer(arg):
+        userinfo = match.group("userinfo")
+        if match.group("query") or (userinfo and (":" in userinfo or not match.group("scheme").endswith("ssh://"))):
+            return True
+    return False
+
+
 def _tail(text, lines):
-    return "\n".join((text or "").strip().splitlines()[-lines:])
+    return redact("\n".join((text or "").strip().splitlines()[-lines:]))
 
 
 def _current(path, content, mode):
@@ -114,7 +171,7 @@ def _current(path, content, mode):
 class ModelServer:
     """One model server: ``run(check_mode)`` returns the module result (with ``diff`` always filled)."""
 
-    def __init__(self, params, run_command, systemctl, journalctl=None, atomic_move=None):
+    def __init__(self, params, run_command, systemctl, journalctl=None, atomic_move=None, timeout_bin=None):
         self.params = params
         self.files = validate(params)
         self.unit_name = params["service"] + ".service"
@@ -122,9 +179,13 @@ class ModelServer:
         self.venv_python = os.path.join(params["venv"], "bin", "python")
         self._run_command = run_command
         self._atomic_move = atomic_move
-        self.systemctl = CliRunner(run_command, systemctl)
-        self.journalctl = CliRunner(run_command, journalctl) if journalctl else None
+        self._timeout_bin = timeout_bin
+        self.systemctl = self._runner(systemctl, SYSTEMCTL_TIMEOUT)
+        self.journalctl = self._runner(journalctl, SYSTEMCTL_TIMEOUT) if journalctl else None
         self._was_active = False
+
+    def _runner(self, executable, timeout, environ=None):
+        return CliRunner(self._run_command, executable, environ=environ, timeout=timeout, timeout_bin=self._timeout_bin)
 
     def run(self, check_mode=False):
         result = {"changed": False, "venv_created": False, "packages_installed": [], "files_changed": [], "unit_changed": False,
@@ -158,7 +219,7 @@ class ModelServer:
                 # Nothing is installed in a venv that does not exist yet.
                 result["packages_installed"] = list(self.params["packages"])
                 return
-            CliRunner(self._run_command, self.params["python"]).run(
+            self._runner(self.params["python"], PYTHON_TIMEOUT).run(
                 ["-m", "venv", self.params["venv"]], what="Creating the venv %s" % self.params["venv"])
         missing = self._unsatisfied()
         result["packages_installed"] = missing
@@ -168,13 +229,14 @@ class ModelServer:
         if check_mode:
             return
         environ = {"PIP_INDEX_URL": self.params["index_url"]} if self.params.get("index_url") else None
-        pip = CliRunner(self._run_command, self.venv_python, environ=environ)
+        pip = self._runner(self.venv_python, PIP_TIMEOUT, environ=environ)
         args = PIP_INSTALL + list(self.params["pip_args"] or []) + list(self.params["packages"])
         rc, out, err = pip.run(args, check=False)
         if rc != 0:
             raise FleetError("pip install into %s failed (rc=%d); the program files, the unit and the running server were left "
                              "untouched. pip said:\n%s" % (self.params["venv"], rc, _tail(err or out, PIP_TAIL_LINES)),
-                             cmd=pip.argv(args), rc=rc, stderr=_tail(err, PIP_TAIL_LINES), packages=missing)
+                             cmd=[redact(arg) for arg in pip.argv(args)], rc=rc, stderr=_tail(err, PIP_TAIL_LINES),
+                             packages=[redact(req) for req in missing])
         still = self._unsatisfied()
         if still:
             raise FleetError("pip install into %s succeeded but these requirements are still not satisfied: %s. Look for conflicting "
@@ -185,14 +247,14 @@ class ModelServer:
         python = self.params["python"]
         if not os.path.exists(python):
             raise FleetError("python: %s does not exist; point python at an interpreter that can create a venv" % python, field="python")
-        rc, out, err = CliRunner(self._run_command, python).run(["-c", VENV_SUPPORT_CHECK], check=False)
+        rc, out, err = self._runner(python, PYTHON_TIMEOUT).run(["-c", VENV_SUPPORT_CHECK], check=False)
         if rc != 0:
             raise FleetError("%s cannot create a venv with pip (import ensurepip, venv failed): install python3-venv (Debian/Ubuntu) "
                              "on the host, or bake it into the image" % python,
                              venv_support=False, rc=rc, stderr=_tail(err or out, 5))
 
     def _unsatisfied(self):
-        runner = CliRunner(self._run_command, self.venv_python)
+        runner = self._runner(self.venv_python, PYTHON_TIMEOUT)
         doc = runner.run_json(["-I", "-c", CHECK_SCRIPT] + list(self.params["packages"]),
                               what="Checking the packages installed in %s" % self.params["venv"])
         if not isinstance(doc, dict) or not isinstance(doc.get("unsatisfied"), list):
@@ -280,7 +342,7 @@ class ModelServer:
             return []
         rc, out, _err = self.journalctl.run(["--unit", self.unit_name, "--lines", JOURNAL_LINES, "--no-pager", "--output", "cat"],
                                             check=False)
-        return (out or "").splitlines()[-JOURNAL_LINES:] if rc == 0 else []
+        return redact(out).splitlines()[-JOURNAL_LINES:] if rc == 0 else []
 
     def _roll_back(self, result, written, err):
         """Put the previous files and unit back and run the previous configuration; turns ``err`` into the full story."""

@@ -26,7 +26,7 @@ import re
 import shutil
 import tempfile
 
-from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError
+from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError, malformed
 from ansible_collections.edgeai.fleet.plugins.module_utils._model_compile import prune_cache
 from ansible_collections.edgeai.fleet.plugins.module_utils._model_samples import NUMPY_TYPES, require_numpy
 from ansible_collections.edgeai.fleet.plugins.module_utils._runner import CliRunner
@@ -77,13 +77,14 @@ def build_argv(onnx_path, engine, precision, major, timing_cache, shapes):
     return argv
 
 
+@malformed("trtexec's --exportOutput file")
 def parse_outputs(path, names):
     """Arrays in ``names`` order from trtexec's --exportOutput JSON ``[{name, dimensions, values}]``."""
     numpy = require_numpy()
     try:
         with open(path, "r", encoding="utf-8") as handle:
             doc = json.load(handle)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise FleetError("trtexec wrote no readable --exportOutput file %s: %s" % (path, exc))
     by_name = dict((item["name"], item) for item in doc)
     arrays = []
@@ -101,7 +102,7 @@ def parse_times(path):
     try:
         with open(path, "r", encoding="utf-8") as handle:
             return [float(item["latencyMs"]) for item in json.load(handle)]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
         raise FleetError("trtexec wrote no readable --exportTimes file %s: %s" % (path, exc))
 
 
@@ -160,7 +161,9 @@ class Backend:
             raise FleetError("trtexec not found on PATH: install TensorRT (on Jetson it is "
                              "/usr/src/tensorrt/bin/trtexec) or set the trtexec option", option="trtexec")
         self.params = params
-        self.runner = CliRunner(run_command, trtexec)
+        timeout = params.get("trtexec_timeout")
+        self.runner = CliRunner(run_command, trtexec, timeout=3600 if timeout is None else timeout,
+                                timeout_bin=get_bin_path("timeout"))
         # the FP32 reference and the Q/DQ models come from ONNX Runtime on the CPU
         self.ort = ort_backend.Backend(dict(params, device="CPU", inference_precision="f32",
                                             input_shapes=params.get("input_shapes")))

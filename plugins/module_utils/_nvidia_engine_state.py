@@ -94,7 +94,8 @@ def running_state(engine, name, path, find_binary, run):
         return {"active": None, "detail": "%s is not installed, so the running %s cannot be asked" % (cli, engine)}
     rc, out, err = run([binary] + args)
     if rc != 0:
-        why = (err or out or "").strip()[:300]
+        # Never stdout: `containerd config dump` prints the registry credentials of the merged config.
+        why = (err or "").strip()[:300] or "no error message"
         return {"active": False, "detail": "%s failed (rc=%d): %s" % (" ".join([cli] + args), rc, why)}
     active, detail = CHECKS[engine](out, name, path)
     return {"active": active, "detail": detail}

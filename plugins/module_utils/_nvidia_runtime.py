@@ -20,12 +20,11 @@ import copy
 import json
 import os
 import re
-import shutil
 
 from ansible_collections.edgeai.fleet.plugins.module_utils import _toml_lite
-from ansible_collections.edgeai.fleet.plugins.module_utils._diff import file_diff
+from ansible_collections.edgeai.fleet.plugins.module_utils._diff import redacted_file_diff, secret_values
 from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError
-from ansible_collections.edgeai.fleet.plugins.module_utils._files import atomic_write, backup_path, read_text
+from ansible_collections.edgeai.fleet.plugins.module_utils._files import atomic_write, make_backup, read_text
 
 DEFAULT_PATHS = {
     "containerd": ("/etc/containerd/config.toml", "/etc/containerd/conf.d"),
@@ -39,11 +38,23 @@ RUNC_TYPE = "io.containerd.runc.v2"
 # The CRI plugin that holds runtimes, per containerd config version (containerd 2.x: 3, 2.3+: 4).
 CRI_PLUGINS = {2: "io.containerd.grpc.v1.cri", 3: "io.containerd.cri.v1.runtime", 4: "io.containerd.cri.v1.runtime"}
 HEADER = "# Managed by edgeai.fleet.nvidia_runtime; edits here are overwritten on the next run.\n"
+# A drop-in is never more readable than this, nor than the files it copies from; 0600 when it holds credentials.
+DROP_IN_MODE = 0o644
+PRIVATE_MODE = 0o600
 
 
 def defaults(params):
     """Fill ``config_path``/``drop_in_dir`` with the runtime's standard locations."""
     params = dict(params)
+    if params.get("runtime") not in DEFAULT_PATHS:
+        raise FleetError("runtime must be one of %s, got %s" % (", ".join(sorted(DEFAULT_PATHS)), _show(params.get("runtime"))),
+                         field="runtime")
+    for field in ("runtime_name", "runtime_path"):
+        if not isinstance(params.get(field), str):
+            raise FleetError("%s must be a string, got %s" % (field, _show(params.get(field))), field=field)
+    for field in ("config_path", "drop_in_dir"):
+        if params.get(field) is not None and not isinstance(params[field], str):
+            raise FleetError("%s must be a path, got %s" % (field, _show(params[field])), field=field)
     main, drop_in = DEFAULT_PATHS[params["runtime"]]
     params["config_path"] = params.get("config_path") or main
     params["drop_in_dir"] = params.get("drop_in_dir") or drop_in
@@ -68,6 +79,34 @@ def parse_containerd_major(version_output):
     return int(match.group(1))
 
 
+def _show(value):
+    """A short, safe rendering of a value read from a hostile file (repr of a 5000-digit int raises)."""
+    try:
+        text = repr(value)
+    except ValueError:
+        return "a %s too large to show" % type(value).__name__
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _dotted(keys):
+    return ".".join(k if re.fullmatch(r"[A-Za-z0-9_-]+", k) else json.dumps(k) for k in keys)
+
+
+def _table(doc, path, *keys):
+    """``doc[keys[0]][keys[1]]...`` as a dict, {} when absent; a FleetError naming the file and key when a
+    level is not a table (``plugins = 5``, runtimes written as an array), never a TypeError/AttributeError."""
+    node = doc
+    for depth, key in enumerate(keys):
+        node = node.get(key)
+        if node is None:
+            return {}
+        if not isinstance(node, dict):
+            dotted = _dotted(keys[:depth + 1])
+            raise FleetError("%s: `%s` must be a table, found %s %s; fix it first, nothing was changed"
+                             % (path, dotted, type(node).__name__, _show(node)), path=path, key=dotted)
+    return node
+
+
 def _load_toml(text, path):
     if text is None:
         return {}
@@ -77,18 +116,35 @@ def _load_toml(text, path):
         raise FleetError("%s is not valid TOML (%s); fix or remove it first, nothing was changed" % (path, exc), path=path)
 
 
-def _dump_toml(data, note=""):
-    return HEADER + note + "\n" + _toml_lite.dumps(data)
+def _dump_toml(data, note="", source=None):
+    try:
+        return HEADER + note + "\n" + _toml_lite.dumps(data)
+    except _toml_lite.TomlError as exc:
+        raise FleetError("Cannot copy the settings of %s into a drop-in: %s; nothing was changed" % (source, exc),
+                         path=source)
 
 
-def _change(path, before, after, daemon=True, owned=False):
+def _change(path, before, after, daemon=True, owned=False, mode=None):
     """One file's planned content; ``owned`` files (our drop-ins) are rendered whole and get no backup,
-    because a backup inside a drop-in directory could be read as configuration (CRI-O reads every file)."""
-    return {"path": path, "before": before, "after": after, "daemon": daemon, "owned": owned}
+    because a backup inside a drop-in directory could be read as configuration (CRI-O reads every file).
+    ``mode`` is the file's mode after the change (None: keep the current one, 0644 for a new file)."""
+    return {"path": path, "before": before, "after": after, "daemon": daemon, "owned": owned, "mode": mode}
+
+
+def _drop_in_mode(data, *source_modes):
+    """A drop-in copying from files of ``source_modes`` is never more readable than any of them, and is
+    0600 when what it copies holds registry credentials (containerd's registry.configs.*.auth)."""
+    mode = DROP_IN_MODE
+    for source in source_modes:
+        if source is not None:
+            mode &= source
+    return mode & PRIVATE_MODE if secret_values(data) else mode
 
 
 def _first_runtime(runtimes, names, accept=lambda runtime: True):
     for name in names:
+        if not isinstance(name, str):
+            continue
         runtime = runtimes.get(name)
         if isinstance(runtime, dict) and accept(runtime):
             return runtime
@@ -97,6 +153,10 @@ def _first_runtime(runtimes, names, accept=lambda runtime: True):
 
 # ---- containerd -----------------------------------------------------------------------------
 
+def _known_version(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value in CRI_PLUGINS
+
+
 def containerd_version(params, main, path, containerd_major):
     """The config version to write: the main config's, else the binary's (1.x -> 2, 2.x -> 3), else 2."""
     found = main.get("version")
@@ -104,9 +164,9 @@ def containerd_version(params, main, path, containerd_major):
         raise FleetError("%s has no `version` key, which containerd reads as a version 1 config, and version 1 has "
                          "no drop-in support: add `version = 2` (containerd 1.x) or `version = 3` (containerd 2.x) "
                          "at its top, nothing was changed" % path, path=path)
-    if found is not None and (isinstance(found, bool) or found not in CRI_PLUGINS):
-        raise FleetError("%s has `version = %r`; this module handles containerd config versions 2, 3 and 4"
-                         % (path, found), path=path)
+    if found is not None and not _known_version(found):
+        raise FleetError("%s has `version = %s`; this module handles containerd config versions 2, 3 and 4"
+                         % (path, _show(found)), path=path, key="version")
     requested = params.get("config_version") or "auto"
     if requested != "auto":
         if found is not None and found != int(requested):
@@ -120,19 +180,17 @@ def containerd_version(params, main, path, containerd_major):
     return 2 if major is None or major < 2 else 3
 
 
-def containerd_drop_in(params, main, version):
+def containerd_drop_in(params, main, version, path=None):
     """The drop-in nvidia-ctk writes: the main config's whole CRI section plus the nvidia runtime.
 
     containerd < 2.1 replaces (does not merge) a plugin's section when an import defines it
     (containerd/containerd#5837), so the drop-in carries a copy of the user's CRI section.
     """
     plugin = CRI_PLUGINS[version]
-    cri = copy.deepcopy((main.get("plugins") or {}).get(plugin) or {})
-    ctrd = cri.setdefault("containerd", {}) if isinstance(cri, dict) else None
-    runtimes = ctrd.setdefault("runtimes", {}) if isinstance(ctrd, dict) else None
-    if not isinstance(runtimes, dict):
-        raise FleetError("plugins.%r.containerd.runtimes is not a table in the main config; fix it first, "
-                         "nothing was changed" % plugin)
+    _table(main, path, "plugins", plugin, "containerd", "runtimes")
+    cri = copy.deepcopy(_table(main, path, "plugins", plugin))
+    ctrd = cri.setdefault("containerd", {})
+    runtimes = ctrd.setdefault("runtimes", {})
     name = params["runtime_name"]
     runtimes.pop(name, None)
     # Options come from a runc-shaped runtime: the default one, else runc, else crun (as nvidia-ctk);
@@ -147,7 +205,8 @@ def containerd_drop_in(params, main, version):
     nvidia["runtime_type"] = nvidia.get("runtime_type") or RUNC_TYPE
     options = nvidia.setdefault("options", {})
     if not isinstance(options, dict):
-        raise FleetError("the runtime options nvidia-ctk would copy are not a table in the main config")
+        raise FleetError("%s: the options of the runtime nvidia-ctk would copy are not a table (found %s); fix it "
+                         "first, nothing was changed" % (path, _show(options)), path=path)
     options["BinaryName"] = params["runtime_path"]
     runtimes[name] = nvidia
     # Defining any runtime drops containerd's built-in runc from the merged config: keep it.
@@ -265,7 +324,7 @@ def containerd_main(text, parsed, pattern, version, path, present):
     return edited
 
 
-def plan_containerd(params, read, containerd_major, listdir):
+def plan_containerd(params, read, containerd_major, listdir, file_mode):
     main_path = params["config_path"]
     drop_dir = params["drop_in_dir"].rstrip("/") or "/"
     drop_path = os.path.join(drop_dir, DROP_IN_FILES["containerd"])
@@ -275,15 +334,18 @@ def plan_containerd(params, read, containerd_major, listdir):
     if params["state"] == "present":
         version = containerd_version(params, main, main_path, containerd_major)
         note = "# Carries a copy of the CRI section of %s: containerd < 2.1 replaces a plugin's whole section on import.\n" % main_path
-        drop_after = _dump_toml(containerd_drop_in(params, main, version), note)
+        drop = containerd_drop_in(params, main, version, main_path)
+        drop_after = _dump_toml(drop, note, main_path)
+        drop_mode = _drop_in_mode(drop, file_mode(main_path), file_mode(drop_path))
         main_after = containerd_main(main_text, main, pattern, version, main_path, True)
     else:
-        version = main.get("version") if main.get("version") in CRI_PLUGINS else None
-        drop_after = None
+        version = main.get("version") if _known_version(main.get("version")) else None
+        drop_after = drop_mode = None
         others = [f for f in listdir(drop_dir) if f.endswith(".toml") and f != DROP_IN_FILES["containerd"]]
         main_after = main_text if others else containerd_main(main_text, main, pattern, version, main_path, False)
     # The drop-in first: the main config must never import a directory whose file is not written yet.
-    return [_change(drop_path, drop_text, drop_after, owned=True), _change(main_path, main_text, main_after)], version
+    return [_change(drop_path, drop_text, drop_after, owned=True, mode=drop_mode),
+            _change(main_path, main_text, main_after)], version
 
 
 # ---- CRI-O ----------------------------------------------------------------------------------
@@ -297,7 +359,13 @@ def _merge(base, extra):
     return base
 
 
-def plan_crio(params, read, listdir):
+def _crio_doc(text, path):
+    doc = _load_toml(text, path)
+    _table(doc, path, "crio", "runtime", "runtimes")
+    return doc
+
+
+def plan_crio(params, read, listdir, file_mode):
     drop_dir = params["drop_in_dir"]
     drop_path = os.path.join(drop_dir, DROP_IN_FILES["crio"])
     drop_text = read(drop_path)
@@ -305,13 +373,15 @@ def plan_crio(params, read, listdir):
     if params["state"] == "absent":
         return [_change(drop_path, drop_text, None, owned=True)], warnings
     # CRI-O reads crio.conf, then crio.conf.d/* in lexical order: later files win.
-    merged = _load_toml(read(params["config_path"]), params["config_path"])
+    merged = _crio_doc(read(params["config_path"]), params["config_path"])
+    modes = [file_mode(params["config_path"]), file_mode(drop_path)]
     for name in sorted(listdir(drop_dir)):
         if name != DROP_IN_FILES["crio"]:
             path = os.path.join(drop_dir, name)
-            _merge(merged, _load_toml(read(path), path))
-    section = (merged.get("crio") or {}).get("runtime") or {}
-    runtimes = section.get("runtimes") or {}
+            _merge(merged, _crio_doc(read(path), path))
+            modes.append(file_mode(path))
+    section = _table(merged, drop_dir, "crio", "runtime")
+    runtimes = _table(merged, drop_dir, "crio", "runtime", "runtimes")
     name = params["runtime_name"]
     source = _first_runtime(runtimes, [section.get("default_runtime"), "runc", "crun"],
                             lambda rt: rt is not runtimes.get(name))
@@ -322,7 +392,8 @@ def plan_crio(params, read, listdir):
         drop["crio"]["runtime"]["default_runtime"] = name
     if params["cdi_enabled"]:
         warnings.append("cdi_enabled has no setting for CRI-O: CRI-O always resolves CDI devices (as nvidia-ctk says)")
-    return [_change(drop_path, drop_text, _dump_toml(drop), owned=True)], warnings
+    return [_change(drop_path, drop_text, _dump_toml(drop, source=params["config_path"]), owned=True,
+                    mode=_drop_in_mode(drop, *modes))], warnings
 
 
 # ---- Docker ---------------------------------------------------------------------------------
@@ -392,7 +463,7 @@ def plan_docker(params, read):
 
 # ---- Podman ---------------------------------------------------------------------------------
 
-def plan_podman(params, read):
+def plan_podman(params, read, file_mode):
     drop_path = os.path.join(params["drop_in_dir"], DROP_IN_FILES["podman"])
     drop_text = read(drop_path)
     _load_toml(read(params["config_path"]), params["config_path"])   # podman fails on a corrupt file: so do we
@@ -403,7 +474,8 @@ def plan_podman(params, read):
         engine["runtimes"] = {params["runtime_name"]: [params["runtime_path"]]}
     if params["set_as_default"]:
         engine["runtime"] = params["runtime_name"]
-    return [_change(drop_path, drop_text, _dump_toml({"engine": engine}), daemon=False, owned=True)]
+    return [_change(drop_path, drop_text, _dump_toml({"engine": engine}), daemon=False, owned=True,
+                    mode=_drop_in_mode({}, file_mode(drop_path)))]
 
 
 # ---- plan and apply ---------------------------------------------------------------------------
@@ -417,35 +489,47 @@ def _listdir(path):
         raise FleetError("Cannot list %s: %s" % (path, exc), path=path)
 
 
-def plan(params, read=read_text, containerd_major=None, listdir=_listdir):
+def _mode(path):
+    """The file's permission bits, None when it does not exist."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise FleetError("Cannot stat %s: %s" % (path, exc), path=path)
+
+
+def _needed(change, file_mode):
+    if change["before"] != change["after"]:
+        return True
+    # Same content with a wider mode: a drop-in an older release wrote 0644 while it copies credentials.
+    return change["after"] is not None and change["mode"] is not None and file_mode(change["path"]) != change["mode"]
+
+
+def plan(params, read=read_text, containerd_major=None, listdir=_listdir, file_mode=_mode):
     """Every file change for ``params`` (defaults filled by ``defaults``): (changes, config_version, warnings)."""
     runtime, version, warnings = params["runtime"], None, []
     if runtime == "containerd":
-        changes, version = plan_containerd(params, read, containerd_major, listdir)
+        changes, version = plan_containerd(params, read, containerd_major, listdir, file_mode)
     elif runtime == "crio":
-        changes, warnings = plan_crio(params, read, listdir)
+        changes, warnings = plan_crio(params, read, listdir, file_mode)
     elif runtime == "docker":
         changes, warnings = plan_docker(params, read)
     else:
-        changes = plan_podman(params, read)
-    return [c for c in changes if c["before"] != c["after"]], version, warnings
+        changes = plan_podman(params, read, file_mode)
+    for change in changes:
+        if change["mode"] is None and change["after"] is not None:
+            change["mode"] = file_mode(change["path"]) or DROP_IN_MODE
+        change["before_mode"] = file_mode(change["path"]) if change["before"] is not None else None
+    return [c for c in changes if _needed(c, file_mode)], version, warnings
 
 
-def _mode(path):
-    try:
-        return os.stat(path).st_mode & 0o7777
-    except OSError:
-        return 0o644
-
-
-def _write(change, backup, atomic_move):
+def _write(change, backup, atomic_move, mode=None):
     path = change["path"]
     if change["after"] is not None:
-        return atomic_write(path, change["after"], mode=_mode(path), backup=backup, atomic_move=atomic_move)
-    saved = backup_path(path) if backup else None
+        return atomic_write(path, change["after"], mode=mode or change["mode"], backup=backup, atomic_move=atomic_move)
     try:
-        if saved:
-            shutil.copy2(path, saved)
+        saved = make_backup(path) if backup else None
         os.unlink(path)
     except OSError as exc:
         raise FleetError("Cannot remove %s: %s" % (path, exc), path=path)
@@ -463,9 +547,25 @@ def apply(changes, backup=True, atomic_move=None):
                 backups[change["path"]] = saved
     except FleetError:
         for change in reversed(done):
-            _write(dict(change, after=change["before"]), False, atomic_move)
+            _write(dict(change, after=change["before"]), False, atomic_move, mode=change["before_mode"])
+        for saved in backups.values():   # the originals are back in place: a backup now is only litter
+            os.unlink(saved)
         raise
     return backups
+
+
+def _secrets(changes):
+    """Credential strings in any file being changed: one file's secret may be copied into another's diff."""
+    found = set()
+    for change in changes:
+        for text in (change["before"], change["after"]):
+            for parse in (_toml_lite.loads, json.loads):
+                try:
+                    found |= secret_values(parse(text or ""))
+                    break
+                except ValueError:
+                    continue
+    return found
 
 
 def run(params, check_mode=False, atomic_move=None, containerd_major=None, read=read_text, listdir=_listdir,
@@ -480,6 +580,7 @@ def run(params, check_mode=False, atomic_move=None, containerd_major=None, read=
     changes, version, warnings = plan(params, read=read, containerd_major=containerd_major, listdir=listdir)
     backups = {} if check_mode else apply(changes, backup=params.get("backup", True), atomic_move=atomic_move)
     running = engine_state() if engine_state else None
+    secrets = _secrets(changes)
     stale = bool(running) and running["active"] is False and params["runtime"] != "podman"
     return {
         "changed": bool(changes),
@@ -487,7 +588,7 @@ def run(params, check_mode=False, atomic_move=None, containerd_major=None, read=
         "running": running,
         "files": [c["path"] for c in changes],
         "backups": backups,
-        "diff": [file_diff(c["path"], c["before"], c["after"]) for c in changes],
+        "diff": [redacted_file_diff(c["path"], c["before"], c["after"], secrets) for c in changes],
         "runtime_config_version": version,
         "warnings": warnings,
     }

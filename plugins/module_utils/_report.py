@@ -14,6 +14,8 @@ import re
 
 from collections.abc import Mapping
 
+from ansible_collections.edgeai.fleet.plugins.module_utils import _redact
+
 PUBLISH_KEY = 'edgeai_report'
 
 KNOWN_COLUMNS = (
@@ -109,7 +111,8 @@ def failure_message(result):
                 break
     if _is_empty(msg):
         msg = result.get('stderr') or result.get('module_stderr') or 'failed without a message'
-    return _SPACE_RE.sub(' ', str(msg)).strip()
+    # Any module's message may quote a URL with user:password@ or a signed query; the report is shared.
+    return _SPACE_RE.sub(' ', _redact.text(msg)).strip()
 
 
 def format_failure(task_name, message, width=FAILURE_WIDTH):
@@ -131,7 +134,9 @@ def facts_row(facts):
         row['bootc_version'] = bootc.get('bootc_version') or '-'
     gpu = facts.get('edgeai_gpu')
     if isinstance(gpu, Mapping):
-        row['gpu'] = ', '.join(gpu.get('products') or []) or 'none'
+        products = gpu.get('products')
+        # Facts come from the device: show what is there, never fail the report on a wrong shape.
+        row['gpu'] = ', '.join(str(p) for p in products) if isinstance(products, list) and products else 'none'
         if not gpu.get('present'):
             # The GPU stages skip such a host, so nothing else would fill these columns.
             row['runtime'] = 'skipped (no GPU)'

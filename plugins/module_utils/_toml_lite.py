@@ -26,7 +26,7 @@ except ImportError:  # Python < 3.11
 
 
 class TomlError(ValueError):
-    """The text is not valid TOML (or uses a feature this reader refuses)."""
+    """The text is not valid TOML (or uses a feature this reader refuses), or a value cannot be written."""
 
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
@@ -37,14 +37,27 @@ _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}|\d{2}:\d{2}:")
 _ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "\\": "\\"}
 
 
+# Far above any runtime config; bounds the memory and time a hostile file can cost.
+MAX_CHARS = 4 * 1024 * 1024
+
+
 def loads(text):
-    """Parse TOML text into plain dicts/lists; raise TomlError on invalid input."""
-    if _tomllib is not None:
+    """Parse TOML text (str, or UTF-8 bytes) into plain dicts/lists; raise TomlError on invalid input."""
+    if isinstance(text, bytes):
         try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise TomlError("not UTF-8 text (%s)" % exc)
+    if len(text) > MAX_CHARS:
+        raise TomlError("%d characters, more than the %d this reader accepts" % (len(text), MAX_CHARS))
+    try:
+        if _tomllib is not None:
             return _tomllib.loads(text)
-        except _tomllib.TOMLDecodeError as exc:
-            raise TomlError(str(exc))
-    return parse(text)
+        return parse(text)
+    except RecursionError:
+        raise TomlError("arrays or inline tables nested too deeply")
+    except ValueError as exc:   # TOMLDecodeError, and int() refusing thousands of digits
+        raise TomlError(str(exc))
 
 
 def parse(text):
@@ -345,7 +358,10 @@ def _inline(value):
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
-        return str(value)
+        try:
+            return str(value)
+        except ValueError:   # more digits than int-to-str conversion allows
+            raise TomlError("an integer too large to write")
     if isinstance(value, float):
         if math.isnan(value):
             return "nan"
@@ -358,7 +374,7 @@ def _inline(value):
         return "[%s]" % ", ".join(_inline(v) for v in value)
     if isinstance(value, dict):
         return "{%s}" % ", ".join("%s = %s" % (_key(k), _inline(v)) for k, v in sorted(value.items()))
-    raise TypeError("cannot render %r as TOML" % (value,))
+    raise TomlError("cannot write a %s value (%.60r) as TOML here" % (type(value).__name__, value))
 
 
 def _is_table_array(value):

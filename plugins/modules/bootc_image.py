@@ -19,8 +19,10 @@ description:
     lock, boot order), never from bootc's text output.
   - Check mode changes nothing on the host. For O(state=latest) it runs C(bootc upgrade --check), which only
     fetches the manifest and records it as the cached update.
-  - On any failure the auth file is restored and the error carries the host's deployments as C(after), which are
-    the ones it had before.
+  - On any failure after the bootc verb ran, including a verb that exited 0 but did not stage what was asked, the
+    auth file is restored (or removed when there was none) and the failed result carries C(auth_restored), the
+    host's deployments as C(after), and C(changed), which is V(true) only when the deployments differ from before
+    or the old auth file could not be put back.
 author: edgeai.fleet contributors (@edgeai-fleet)
 extends_documentation_fragment:
   - edgeai.fleet.attributes
@@ -133,6 +135,15 @@ options:
     description:
       - Path of the bootc binary. By default C(bootc) is looked up on E(PATH).
     type: path
+  timeout:
+    description:
+      - Seconds each C(bootc) command may run before it is stopped and the task fails. A C(switch) or
+        C(upgrade) pulls the image, so this is generous; the deadline exists so that a held sysroot lock or a
+        stalled registry fails the task instead of blocking a rollout wave forever.
+      - Enforced with coreutils C(timeout) (SIGTERM, then SIGKILL 10 seconds later). A stopped verb leaves
+        the booted deployment as it was; the auth file is restored as for any other failure.
+    type: int
+    default: 3600
 notes:
   - Needs root (C(become=true)); bootc refuses every verb otherwise.
   - Mask C(bootc-fetch-apply-updates.timer), or hosts reboot into updates outside the rollout.
@@ -225,7 +236,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.edgeai.fleet.plugins.module_utils._bootc_image import BootcImage
 from ansible_collections.edgeai.fleet.plugins.module_utils._bootc_status import boot_mode
 from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError, fail_from_error
-from ansible_collections.edgeai.fleet.plugins.module_utils._runner import CliRunner
+from ansible_collections.edgeai.fleet.plugins.module_utils._runner import CliRunner, check_timeout
 
 ARGUMENT_SPEC = {
     "state": {"type": "str", "choices": ["switched", "latest", "rolled_back"], "default": "switched"},
@@ -248,6 +259,7 @@ ARGUMENT_SPEC = {
     "min_free_mib": {"type": "int", "default": 0},
     "boot_min_free_mib": {"type": "int", "default": 32},
     "executable": {"type": "path"},
+    "timeout": {"type": "int", "default": 3600},
 }
 
 
@@ -263,7 +275,8 @@ def main():
         module.fail_json(msg="bootc is not installed on this host (no bootc on PATH), so its image cannot be managed; "
                              "set executable if bootc lives elsewhere")
     try:
-        core = BootcImage(CliRunner(module.run_command, executable), dict(module.params),
+        core = BootcImage(CliRunner.for_module(module, executable, timeout=check_timeout(module.params["timeout"])),
+                          dict(module.params),
                           check_mode=module.check_mode)
         result = core.run()
     except FleetError as err:

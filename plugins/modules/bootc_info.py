@@ -31,6 +31,14 @@ options:
     description:
       - Path of the bootc binary. By default C(bootc) is looked up on E(PATH).
     type: path
+  timeout:
+    description:
+      - Seconds each C(bootc) command may run before it is stopped and the task fails.
+      - C(bootc status) waits for the sysroot lock while another bootc or rpm-ostree operation runs;
+        without a deadline that would block a rollout wave forever.
+      - Enforced with coreutils C(timeout) (SIGTERM, then SIGKILL 10 seconds later).
+    type: int
+    default: 120
 notes:
   - Changed-ness of other modules is computed from these facts, never from bootc's text output.
 seealso:
@@ -120,16 +128,18 @@ from ansible_collections.edgeai.fleet.plugins.module_utils._runner import CliRun
 
 
 def main():
-    module = AnsibleModule(argument_spec={"executable": {"type": "path"}}, supports_check_mode=True)
+    module = AnsibleModule(argument_spec={"executable": {"type": "path"}, "timeout": {"type": "int", "default": 120}},
+                           supports_check_mode=True)
     executable = module.params["executable"] or module.get_bin_path("bootc")
-    if module.params["executable"] and not os.access(executable, os.X_OK):
+    # A directory is "executable" to os.access too; run_command would then die with a traceback.
+    if module.params["executable"] and not (os.path.isfile(executable) and os.access(executable, os.X_OK)):
         module.fail_json(msg="executable=%s is not an executable file; point it at the bootc binary or leave it "
                              "unset to search PATH" % executable)
     if not executable:
         facts = not_bootc("bootc is not installed (no bootc executable on PATH); this is not an image-mode host.")
     else:
         try:
-            facts = gather(CliRunner(module.run_command, executable))
+            facts = gather(CliRunner.for_module(module, executable, timeout=module.params["timeout"]))
         except FleetError as err:
             fail_from_error(module, err)
     facts.update(boot_mode())

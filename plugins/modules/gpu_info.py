@@ -162,6 +162,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError, fail_from_error
 from ansible_collections.edgeai.fleet.plugins.module_utils._gpu_info import collect
 
 try:
@@ -182,7 +183,10 @@ def main():
     if pynvml is None and require:
         module.fail_json(msg=missing_required_lib("nvidia-ml-py", reason="to read GPU facts through NVML (require_nvml=true)"),
                          exception=PYNVML_IMPORT_ERROR)
-    facts, nvml_ready = collect(pynvml)
+    try:
+        facts, nvml_ready = collect(pynvml)
+    except FleetError as err:
+        fail_from_error(module, err)
     if require and not nvml_ready:
         module.fail_json(msg="NVML is required (require_nvml=true) but cannot be used: %s" % facts["reason"],
                          ansible_facts={"edgeai_gpu": facts})

@@ -204,6 +204,12 @@ options:
   trtexec:
     description: Path of C(trtexec) for O(target=tensorrt); looked up on C(PATH) when not set.
     type: path
+  trtexec_timeout:
+    description:
+      - Seconds one C(trtexec) run (an engine build or a timing run) may take before it is stopped and the task
+        fails, so that a wedged GPU driver cannot hang the play. Large models on Jetson may need more.
+    type: int
+    default: 3600
   gpu_facts:
     description:
       - The C(edgeai_gpu) facts of M(edgeai.fleet.gpu_info), used for the GPU part of the fingerprint of V(tensorrt)
@@ -335,6 +341,7 @@ def main():
             fidelity_gate=dict(type="dict", default={}, options=GATE, apply_defaults=True),
             tolerance=dict(type="dict", default={}, options=TOLERANCE, apply_defaults=True),
             latency_runs=dict(type="int", default=20), cache_dir=dict(type="path"), trtexec=dict(type="path"),
+            trtexec_timeout=dict(type="int", default=3600),
             gpu_facts=dict(type="dict"), gpu_index=dict(type="int", default=0),
         ),
         required_if=[("precision", "int8", ("calibration",)), ("fingerprint_only", False, ("name", "src", "dest"))],

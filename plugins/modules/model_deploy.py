@@ -83,6 +83,9 @@ options:
     description:
       - HTTP(S) URL of a tar archive (optionally compressed) of the artifact directory. The device downloads it
         with the Python standard library. Requires O(sha256).
+      - The URL may carry credentials (C(user:password@) or a signed query string such as C(X-Amz-Signature),
+        C(sig=) or C(token=)), so the option is C(no_log), and the bookkeeping file, results and error messages
+        show it without userinfo, query and fragment. The O(sha256) identifies the artifact.
     type: str
   sha256:
     description: Expected sha256 (hex) of the archive at O(url). Mandatory with O(url).
@@ -122,15 +125,39 @@ options:
     type: bool
     default: false
   timeout:
-    description: Seconds to wait for the O(url) server before giving up.
+    description: Seconds to wait for each connect to and each read from the O(url) server before giving up.
     type: int
     default: 60
+  download_deadline:
+    description:
+      - Seconds the whole download of O(url) may take, however slowly the server keeps sending. A download that
+        runs past it fails and leaves nothing behind.
+      - Also the deadline of each C(podman) command for O(image) (a registry pull), enforced with coreutils C(timeout).
+    type: int
+    default: 3600
+  max_size_mib:
+    description:
+      - Largest archive at O(url), and largest unpacked artifact, in MiB. A server that announces or sends more
+        is refused before the excess reaches the disk.
+    type: int
+    default: 4096
+  lock_timeout:
+    description:
+      - Seconds to wait for another deploy or rollback of the same model (for example the pull timer while AWX
+        pushes) to finish. Changes to one model are serialised by a lock file, C(.edgeai-model.lock), in its
+        directory.
+    type: int
+    default: 600
   validate_certs:
     description: Verify the TLS certificate of O(url).
     type: bool
     default: true
 notes:
   - The served version never changes before the new files are complete and verified, and a failed switch is undone.
+  - A kept version is checked against its manifest's sha256s again before it serves again (by O(identity), by a
+    redeploy of its artifact, or by O(state=rolled_back)); a version modified on disk is refused.
+  - The bookkeeping file C(.edgeai-model.json) and the OVMS C(config.json) are read as untrusted input; a malformed
+    one fails the task with the file and field named, and nothing is changed.
 seealso:
   - module: edgeai.fleet.model_compile
   - module: edgeai.fleet.model_verify
@@ -226,7 +253,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError, fail_from_error
 from ansible_collections.edgeai.fleet.plugins.module_utils._model_repo import ModelRepo, deploy, roll_back
-from ansible_collections.edgeai.fleet.plugins.module_utils._model_source import ImageSource
+from ansible_collections.edgeai.fleet.plugins.module_utils._model_source import ImageSource, check_url
 from ansible_collections.edgeai.fleet.plugins.module_utils._runner import CliRunner
 
 ARGS = {
@@ -236,7 +263,7 @@ ARGS = {
     "state": {"type": "str", "choices": ["present", "rolled_back"], "default": "present"},
     "src": {"type": "path"},
     "identity": {"type": "str"},
-    "url": {"type": "str"},
+    "url": {"type": "str", "no_log": True},
     "sha256": {"type": "str"},
     "image": {"type": "str"},
     "image_path": {"type": "str"},
@@ -247,8 +274,12 @@ ARGS = {
     "target_device": {"type": "str"},
     "redeploy_rejected": {"type": "bool", "default": False},
     "timeout": {"type": "int", "default": 60},
+    "download_deadline": {"type": "int", "default": 3600},
+    "max_size_mib": {"type": "int", "default": 4096},
+    "lock_timeout": {"type": "int", "default": 600},
     "validate_certs": {"type": "bool", "default": True},
 }
+POSITIVE = ("keep", "timeout", "download_deadline", "max_size_mib")
 
 
 def source_of(module, params):
@@ -264,9 +295,12 @@ def source_of(module, params):
         sha = params["sha256"].strip().lower()
         if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
             raise FleetError("sha256=%r is not a 64-character hex digest of the archive at url" % params["sha256"])
+        check_url(params["url"])
         return {"kind": "url", "url": params["url"], "sha256": sha, "timeout": params["timeout"],
-                "validate_certs": params["validate_certs"]}
-    runner = CliRunner(module.run_command, module.get_bin_path("podman", required=True))
+                "validate_certs": params["validate_certs"], "deadline": params["download_deadline"],
+                "max_bytes": params["max_size_mib"] << 20}
+    # A registry pull through podman gets the same overall deadline as a URL download.
+    runner = CliRunner.for_module(module, module.get_bin_path("podman", required=True), timeout=params["download_deadline"])
     path = params["image_path"] or "/models/%s" % params["name"]
     return {"kind": "image", "image": ImageSource(runner, params["image"], path, params["image_pull"])}
 
@@ -277,10 +311,14 @@ def main():
                            required_if=[("state", "present", ("src", "url", "image", "identity"), True)])
     params = module.params
     try:
-        if params["keep"] < 1:
-            raise FleetError("keep=%d must be at least 1 (2 keeps one version to roll back to)" % params["keep"])
+        for key in POSITIVE:
+            if params[key] < 1:
+                hint = " (2 keeps one version to roll back to)" if key == "keep" else ""
+                raise FleetError("%s=%d must be at least 1%s" % (key, params[key], hint))
+        if params["lock_timeout"] < 0:
+            raise FleetError("lock_timeout=%d must not be negative" % params["lock_timeout"])
         repo = ModelRepo(params["repository"], params["name"], params["backend"], params["serving_path"],
-                         atomic_move=module.atomic_move)
+                         atomic_move=module.atomic_move, lock_timeout=params["lock_timeout"])
         if params["state"] == "rolled_back":
             result = roll_back(repo, params["version"], check_mode=module.check_mode)
         else:

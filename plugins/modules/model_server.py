@@ -54,7 +54,12 @@ options:
   pip_args:
     description:
       - Extra C(pip install) arguments, one argv element each, for example C([--no-index, --find-links, /srv/wheelhouse]).
-      - C(--index-url) is refused here; use O(index_url).
+      - Refused, in any spelling pip accepts (unique prefixes such as C(--index), the C(--pypi-url) alias, short clusters
+        such as C(-qi)) - C(--index-url), C(--extra-index-url), C(--trusted-host), C(--cert) and C(--client-cert). Use
+        O(index_url) for the index and the system trust store for certificates.
+      - Refused, here and in O(packages) - any URL with userinfo (C(user:password@), a token) or a query string, which would
+        show in the process list and the result. A bare ssh user such as C(git+ssh://git@host/repo) is allowed.
+      - The C(cmd), C(msg), C(stderr) and C(journal) of a failed result have URL userinfo and queries replaced by C(***).
     type: list
     elements: str
     default: []
@@ -256,7 +261,8 @@ def main():
     )
     try:
         core = ModelServer(module.params, module.run_command, systemctl=module.get_bin_path("systemctl", required=True),
-                           journalctl=module.get_bin_path("journalctl"), atomic_move=module.atomic_move)
+                           journalctl=module.get_bin_path("journalctl"), atomic_move=module.atomic_move,
+                           timeout_bin=module.get_bin_path("timeout"))
         result = core.run(check_mode=module.check_mode)
     except FleetError as err:
         fail_from_error(module, err)

@@ -180,7 +180,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError, fail_from_error
 from ansible_collections.edgeai.fleet.plugins.module_utils._files import read_text
-from ansible_collections.edgeai.fleet.plugins.module_utils._kserve_v2 import V2Client, verify
+from ansible_collections.edgeai.fleet.plugins.module_utils._kserve_v2 import V2Client, validate_golden, validate_tolerance, verify
 
 ARGS = {
     "name": {"type": "str", "required": True},
@@ -203,25 +203,33 @@ ARGS = {
 
 
 def load_json(path, what):
-    text = read_text(path)
+    try:
+        text = read_text(path)
+    except (OSError, UnicodeError) as exc:
+        raise FleetError("%s %s cannot be read: %s" % (what, path, exc), path=path)
     if text is None:
         raise FleetError("%s %s does not exist" % (what, path), path=path)
     try:
         return json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise FleetError("%s %s is not valid JSON: %s" % (what, path, exc), path=path)
 
 
 def inputs(params):
     """Golden tensors and tolerance from the manifest, overridden by explicit parameters."""
     manifest = load_json(params["manifest"], "manifest") if params["manifest"] else {}
+    if not isinstance(manifest, dict):
+        raise FleetError("manifest %s must hold a JSON object, got %s" % (params["manifest"], type(manifest).__name__),
+                         path=params["manifest"])
     golden_path = params["golden"]
     if not golden_path:
-        golden_path = os.path.join(os.path.dirname(params["manifest"]), manifest.get("golden") or "golden.json")
-    golden = load_json(golden_path, "golden file")
-    if not golden.get("inputs") or not golden.get("outputs"):
-        raise FleetError("golden file %s needs non-empty 'inputs' and 'outputs' lists of KServe V2 tensors" % golden_path)
-    tolerance = dict(manifest.get("tolerance") or {})
+        name = manifest.get("golden") or "golden.json"
+        if not isinstance(name, str):
+            raise FleetError("manifest %s: golden must be a file name, got %r" % (params["manifest"], name),
+                             path=params["manifest"], field="golden")
+        golden_path = os.path.join(os.path.dirname(params["manifest"]), name)
+    golden = validate_golden(load_json(golden_path, "golden file"), golden_path)
+    tolerance = dict(validate_tolerance(manifest.get("tolerance") or {}, params["manifest"] or golden_path))
     for key in ("max_abs", "min_cosine"):
         if params[key] is not None:
             tolerance[key] = params[key]
@@ -237,6 +245,9 @@ def main():
     try:
         if p["requests"] < 1 or p["warmup"] < 0:
             raise FleetError("requests must be >= 1 and warmup >= 0 (got %d and %d)" % (p["requests"], p["warmup"]))
+        # NaN compares false with the deadline, so the readiness poll would never end.
+        if not 0 <= p["ready_timeout"] < float("inf"):
+            raise FleetError("ready_timeout must be a finite number of seconds >= 0, got %r" % p["ready_timeout"])
         golden, tolerance = inputs(p)
         client = V2Client(p["url"], p["timeout"], p["validate_certs"])
         expect = {"version": p["expect_version"], "device": p["expect_device"], "precision": p["expect_precision"]}

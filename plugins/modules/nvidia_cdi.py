@@ -151,6 +151,11 @@ from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetE
 from ansible_collections.edgeai.fleet.plugins.module_utils._nvidia_cdi import CdiSpec
 from ansible_collections.edgeai.fleet.plugins.module_utils._runner import CliRunner
 
+# Deadlines for commands that finish in seconds on a healthy host: `cdi generate` stalls only on a
+# wedged driver, systemctl only behind a stuck job queue.
+CTK_TIMEOUT = 120
+SYSTEMCTL_TIMEOUT = 90
+
 
 def main():
     module = AnsibleModule(
@@ -177,8 +182,8 @@ def main():
     systemctl_path = module.get_bin_path("systemctl")
     core = CdiSpec(
         params,
-        ctk=CliRunner(module.run_command, ctk_path) if ctk_path else None,
-        systemctl=CliRunner(module.run_command, systemctl_path) if systemctl_path else None,
+        ctk=CliRunner.for_module(module, ctk_path, timeout=CTK_TIMEOUT) if ctk_path else None,
+        systemctl=CliRunner.for_module(module, systemctl_path, timeout=SYSTEMCTL_TIMEOUT) if systemctl_path else None,
         tmpdir=module.tmpdir,
         atomic_move=module.atomic_move,
     )

@@ -20,8 +20,15 @@ description:
   - B(CRI-O) gets a drop-in with C([crio.runtime.runtimes.nvidia]). B(Docker)'s C(daemon.json) is merged, keeping every
     other key and the key order. B(Podman) needs no runtime for CDI; its drop-in sets C(cdi_spec_dirs) and optionally a
     named runtime.
-  - A corrupt existing config is refused and nothing is changed. If one write fails, every file already written is
-    put back.
+  - A corrupt existing config, or one with a table of the wrong type (C(plugins = 5), C(version = [2])), is refused
+    with the file and key named, and nothing is changed. If one write fails, every file already written is put back
+    and no backup is left behind.
+  - A drop-in is never more readable than the files it copies from (a 0600 C(config.toml) gives a 0600 drop-in), and
+    is 0600 whenever it carries registry credentials; a drop-in left wider by an older release is narrowed.
+    Credentials (C(auth), C(password), C(identitytoken), C(username), C(Authorization) headers, tokens) are shown as
+    C(<redacted>) in the diff.
+  - A symlinked config is written through to the file it points at, atomically in that file's directory; the link
+    stays a link.
   - See C(docs/nvidia-runtime.md) for the differences from C(nvidia-ctk).
 author: edgeai.fleet contributors (@edgeai-fleet)
 extends_documentation_fragment: [edgeai.fleet.attributes]
@@ -161,7 +168,10 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.edgeai.fleet.plugins.module_utils import _nvidia_runtime
 from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError, fail_from_error
 from ansible_collections.edgeai.fleet.plugins.module_utils._nvidia_engine_state import running_state
-from ansible_collections.edgeai.fleet.plugins.module_utils._runner import C_LOCALE, CliRunner
+from ansible_collections.edgeai.fleet.plugins.module_utils._runner import CliRunner
+
+# Seconds an engine query (containerd --version, config dump, docker info, crio status, podman info) may take.
+ENGINE_TIMEOUT = 60
 
 
 def main():
@@ -187,12 +197,13 @@ def main():
         binary = module.get_bin_path("containerd")
         if not binary:
             return None
-        out = CliRunner(module.run_command, binary).run(["--version"], what="containerd --version")[1]
+        out = CliRunner.for_module(module, binary, timeout=ENGINE_TIMEOUT).run(["--version"], what="containerd --version")[1]
         return _nvidia_runtime.parse_containerd_major(out)
 
     def engine_state():
         def run(argv):
-            return module.run_command(argv, environ_update=C_LOCALE, check_rc=False)
+            # A wedged engine socket must fail the task, not hang it: same deadline as every other command.
+            return CliRunner.for_module(module, argv[0], timeout=ENGINE_TIMEOUT).run(argv[1:], check=False)
         return running_state(params["runtime"], params["runtime_name"], params["runtime_path"],
                              module.get_bin_path, run)
 

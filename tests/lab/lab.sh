@@ -22,7 +22,7 @@ CTR_IMAGE=localhost/edgeai-node-ctr:$SUITE
 # ostree is here for the bootc double, which simulates deployments on a real
 # ostree sysroot (shared/reference/testing.md section 5).
 BASE_PACKAGES=(systemd systemd-sysv dbus python3 iproute2 ca-certificates git
-  curl procps python3-venv python3-pip ostree)
+  curl procps python3-venv python3-pip ostree gpg)
 # The host's hard limits are nofile 20000 and no CAP_SYS_RESOURCE, so podman's
 # defaults (nofile 1048576) make every container fail to start.
 ULIMITS=(--ulimit nofile=20000:20000 --ulimit nproc=32768:32768)

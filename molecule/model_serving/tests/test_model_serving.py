@@ -83,3 +83,53 @@ def test_fleet_report_names_version_1():
         assert report["device"] == "CPU" and report["precision"] == "fp32/f32"  # the artifact's precision, then the runtime's
         assert 0 < float(report["p50_ms"]) <= float(report["p95_ms"])
         assert report["gpu_needed"] == "no"
+
+
+# -- the server's exposure: who can reach it, as whom it runs, how much of the host it sees ---------------------------
+
+UNIT = "edgeai-model-tiny.service"
+# TEST-NET-1 (RFC 5737), added to the node's lo: a local but non-loopback address to send requests from and to.
+FOREIGN = "192.0.2.10"
+
+
+def test_server_binds_all_addresses_but_the_unit_filters_them(host):
+    """kserve binds 0.0.0.0 (hard-coded upstream); only the unit's IP filter keeps the LAN out."""
+    listening = host.check_output("ss -ltnH")
+    assert "0.0.0.0:8000" in listening or "*:8000" in listening, listening
+    shown = dict(line.split("=", 1) for line in host.check_output("systemctl show %s -p IPAddressDeny -p IPAddressAllow" % UNIT)
+                 .splitlines())
+    assert set(shown["IPAddressDeny"].split()) == {"0.0.0.0/0", "::/0"}, shown
+    assert set(shown["IPAddressAllow"].split()) == {"127.0.0.0/8", "::1/128"}, shown
+
+
+def test_unload_from_a_non_loopback_address_is_refused(host):
+    """Attack: an unauthenticated POST to /v2/repository/models/<m>/unload from the network took the model down. From a
+    non-loopback address the connection must not even complete; from loopback the server still answers."""
+    host.run("ip address add %s/32 dev lo" % FOREIGN)  # already there on the second verify
+    assert FOREIGN in host.check_output("ip -brief address show dev lo")
+    refused = host.run("curl -sS --max-time 5 -o /dev/null -w '%%{http_code}' -X POST http://%s:8000/v2/repository/models/tiny/unload"
+                       % FOREIGN)
+    # 28: timed out (the filter drops the SYN-ACK's peer), 7: connection refused; never an HTTP answer.
+    assert refused.rc in (7, 28), (refused.rc, refused.stdout, refused.stderr)
+    assert _curl(host, "/v2/models/tiny/ready")[0] == 200
+
+
+def test_server_runs_unprivileged_and_sandboxed(host):
+    shown = dict(line.split("=", 1) for line in host.check_output(
+        "systemctl show %s -p MainPID -p DynamicUser -p ProtectSystem -p ProtectHome -p PrivateTmp -p PrivateDevices "
+        "-p NoNewPrivileges -p CapabilityBoundingSet -p RestrictAddressFamilies" % UNIT).splitlines())
+    assert shown["DynamicUser"] == "yes" and shown["ProtectSystem"] == "strict" and shown["ProtectHome"] == "yes"
+    assert shown["PrivateTmp"] == "yes" and shown["PrivateDevices"] == "yes" and shown["NoNewPrivileges"] == "yes"
+    assert shown["CapabilityBoundingSet"] == ""
+    assert set(shown["RestrictAddressFamilies"].split()) == {"AF_UNIX", "AF_INET", "AF_INET6"}
+    status = host.file("/proc/%s/status" % shown["MainPID"]).content_string
+    fields = dict(line.split(":", 1) for line in status.splitlines())
+    assert fields["Uid"].split()[0] != "0" and int(fields["CapEff"], 16) == 0 and int(fields["CapBnd"], 16) == 0
+    assert fields["NoNewPrivs"].strip() == "1" and fields["Seccomp"].strip() == "2"
+
+
+def test_exposure_score_at_most_3(host):
+    out = host.check_output("systemd-analyze security --no-pager %s" % UNIT)
+    score = float(out.rsplit("Overall exposure level for %s: " % UNIT, 1)[1].split()[0])
+    print("systemd-analyze security %s: %.1f" % (UNIT, score))
+    assert score <= 3.0, out

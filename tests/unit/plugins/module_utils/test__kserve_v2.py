@@ -207,3 +207,23 @@ def test_unreachable_server_raises_clear_error():
 def test_bad_url_is_refused():
     with pytest.raises(FleetError, match="must be http"):
         v2.V2Client("ftp://x")
+
+
+def test_oversized_response_is_refused(fake, monkeypatch):
+    """Hostile server: a body larger than the cap is not read on (the cap is lowered here to keep the test small)."""
+    srv = fake()
+    monkeypatch.setattr(v2, "MAX_RESPONSE", 16)
+    client = v2.V2Client(srv.url)
+    try:
+        with pytest.raises(FleetError, match="answered more than 16 bytes"):
+            client.request("GET", "/v2/models/det")
+    finally:
+        client.close()
+
+
+def test_nan_from_the_server_fails_the_golden_check():
+    """Hostile server: NaN compares false with every limit, so it used to pass max_abs and min_cosine."""
+    golden = {"inputs": [], "outputs": [{"name": "y", "shape": [2], "datatype": "FP32", "data": [1.0, 2.0]}]}
+    response = {"outputs": [{"name": "y", "shape": [2], "data": [float("nan"), 2.0]}]}
+    _figures, failures = v2.check_golden(response, golden, {"max_abs": 0.1, "min_cosine": 0.99})
+    assert failures == ["output y: the server returned NaN"]

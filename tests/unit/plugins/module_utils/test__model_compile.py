@@ -246,6 +246,9 @@ def test_prune_cache_keeps_only_the_current_runtime(tmp_path):
     ({"holdout": 0}, "holdout must be at least 1"),
     ({"latency_runs": 0}, "latency_runs must be at least 1"),
     ({"input_shapes": {"x": ["a"]}}, r"input_shapes\[x\] must be a list of integers"),
+    # Malformed input (issue 11): YAML's .inf as a dimension raised OverflowError, a scalar shape TypeError.
+    ({"input_shapes": {"x": [float("inf")]}}, r"input_shapes\[x\] must be a list of integers"),
+    ({"golden_shapes": {"x": 5}}, r"golden_shapes\[x\] must be a list of integers"),
     ({"candidates": ["fp16"]}, "only used with precision: auto"),
 ])
 def test_validate_params(tmp_path, over, needle):

@@ -118,3 +118,14 @@ def test_fingerprint_id_is_stable_and_sensitive():
     assert fp.fingerprint(cpu, fp.gpu_from_facts(newer_driver))["id"] != with_gpu["id"]
     assert fp.mismatch(with_gpu, fp.fingerprint(cpu, fp.gpu_from_facts(newer_driver))) == ["gpu"]
     assert fp.mismatch(first, first) == []
+
+
+@pytest.mark.parametrize("facts, index", [
+    ("not facts", 0), ({"gpus": "GPU-0"}, 0), ({"gpus": [5]}, 0), ({"gpus": [{}]}, -1),
+    ({"gpus": [{}]}, "0"), ({"gpus": [{}], "tegra": "orin"}, 0),
+])
+def test_malformed_gpu_facts_are_a_fleet_error(facts, index):
+    """Malformed document: GPU facts of the wrong shape or a negative index (before: AttributeError,
+    TypeError, or gpus[-1] chosen silently)."""
+    with pytest.raises(FleetError, match="gpu_facts|gpu_index"):
+        fp.gpu_from_facts(facts, index)

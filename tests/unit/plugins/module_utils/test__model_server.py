@@ -14,6 +14,7 @@ in a real venv.
 from __future__ import annotations
 
 import json
+import optparse
 import os
 import subprocess
 import sys
@@ -330,3 +331,109 @@ def test_check_script_in_a_real_venv(tmp_path):
             "nonexistent-dist; python_version < '3'", "not a requirement!"]
     doc = json.loads(subprocess.run(argv, check=True, capture_output=True, text=True).stdout)
     assert doc["unsatisfied"] == ["nonexistent-dist==1.0"] and list(doc["invalid"]) == ["not a requirement!"]
+
+
+# -- pip_args and packages that would put credentials or a foreign index on the command line --------------------------
+
+def _pip_install_parser():
+    """pip's own option parser for ``pip install`` (the venv's pip), to check the refusal against what pip resolves."""
+    commands = pytest.importorskip("pip._internal.commands")
+    return commands.create_command("install").parser
+
+
+REFUSED_DESTS = {"index_url", "extra_index_urls", "trusted_hosts", "cert", "client_cert"}
+
+
+@pytest.mark.parametrize("arg", ["--index", "--index-u", "--index-url=https://evil.example/simple", "--pypi-url", "--pypi",
+                                 "--extra", "--extra-index-url", "--trusted", "--trusted-host=evil.example", "--cert",
+                                 "--client", "--client-cert=/tmp/key.pem", "-i", "-qi", "-vvqihttps://evil.example/simple"])
+def test_pip_option_abbreviations_are_refused(host, arg):
+    """Attack: the old check refused only ``-i``/``--index-url``; pip's optparse also takes ``--index``, ``--index-u``,
+    ``--pypi-url`` and short clusters such as ``-qi``, so a foreign index (with credentials in argv) got through."""
+    with pytest.raises(FleetError) as caught:
+        host.core(pip_args=["--no-cache-dir", arg, "https://evil.example/simple"]).run()
+    assert caught.value.details["field"] == "pip_args" and "pip_args[1]" in caught.value.msg
+    assert host.run_command.calls == []
+
+
+@pytest.mark.parametrize("args", [["--no-index", "--find-links", "/srv/wheelhouse"], ["-q", "--retries", "1"],
+                                  ["-rrequirements-with-i.txt"], ["--no-deps", "--prefer-binary"], ["-qU"]])
+def test_harmless_pip_args_pass(host, args):
+    host.core(pip_args=args).run()
+    pip = [c for c in host.run_command.calls if c["argv"][1:3] == ["-m", "pip"]][0]
+    assert pip["argv"][6:6 + len(args)] == args
+
+
+def test_refusal_matches_what_pips_own_parser_resolves():
+    """Every unique prefix of every long option of the real ``pip install`` parser: refused exactly when pip would
+    resolve it to an index, trusted-host or certificate option (or to no option at all, being ambiguous)."""
+    parser = _pip_install_parser()
+    options = {name: option.dest for option in parser._get_all_options() for name in option._long_opts}
+    refused = {name for name, dest in options.items() if dest in REFUSED_DESTS}
+    assert refused == set(_model_server.PIP_REFUSED_LONG)
+    shorts = {name: option for option in parser._get_all_options() for name in option._short_opts}
+    assert {n[1] for n, o in shorts.items() if o.dest in REFUSED_DESTS} == set(_model_server.PIP_REFUSED_SHORT)
+    assert {n[1] for n, o in shorts.items() if o.takes_value() and o.dest not in REFUSED_DESTS} == set(
+        _model_server.PIP_SHORT_WITH_VALUE)
+    for name in options:
+        for end in range(3, len(name) + 1):
+            prefix = name[:end]
+            try:
+                dest = options[parser._match_long_opt(prefix)]
+            except optparse.BadOptionError:  # ambiguous: pip refuses it itself
+                dest = None
+            if dest in REFUSED_DESTS:
+                assert _model_server._refused_pip_option(prefix), prefix
+                assert _model_server._refused_pip_option(prefix + "=https://evil.example/simple"), prefix
+            elif dest is not None and prefix == name:
+                assert not _model_server._refused_pip_option(prefix), prefix
+
+
+@pytest.mark.parametrize("field, value", [
+    ("pip_args", "--find-links=https://user:s3cret@mirror.example/wheels"),
+    ("pip_args", "https://tok3n@mirror.example/wheels"),
+    ("pip_args", "--proxy=http://user:p@ss@proxy.example:3128"),
+    ("pip_args", "https://mirror.example/wheels?sig=s3cret"),
+    ("packages", "tiny @ https://user:s3cret@files.example/tiny-1.0-py3-none-any.whl"),
+    ("packages", "tiny @ git+https://s3cret@git.example/org/tiny.git@v1"),
+])
+def test_credentials_in_argument_urls_are_refused_and_not_echoed(host, field, value):
+    """Attack: credentials in a pip argument or a ``name @ URL`` requirement end up in ``ps`` on the device and in the
+    module result (``cmd``); the old code passed them through."""
+    params = {field: (list(PACKAGES) if field == "packages" else []) + [value]}
+    with pytest.raises(FleetError) as caught:
+        host.core(**params).run()
+    assert caught.value.details["field"] == field and host.run_command.calls == []
+    assert "s3cret" not in caught.value.msg and "p@ss" not in caught.value.msg and "tok3n" not in caught.value.msg
+
+
+def test_ssh_user_in_a_vcs_requirement_is_not_a_credential(host):
+    host.core(packages=list(PACKAGES) + ["tiny @ git+ssh://git@git.example/org/tiny.git@v1"]).run()
+
+
+def test_pip_failure_result_is_redacted(host):
+    """Fault: pip fails and echoes a URL with credentials (a proxy, a find-links mirror the netrc filled in); the error's
+    ``msg``, ``cmd`` and ``stderr`` must not carry them."""
+    host.installed = {}
+    host.run_command.responses.insert(0, (lambda argv: argv[1:4] == ["-m", "pip", "install"], (
+        1, "", "Looking in links: https://bob:s3cret@mirror.example/wheels?token=s3cret\nERROR: No matching distribution\n")))
+    with pytest.raises(FleetError) as caught:
+        host.core(pip_args=["--find-links", "https://mirror.example/wheels"]).run()
+    text = repr((caught.value.msg, caught.value.details))
+    assert "s3cret" not in text and "https://mirror.example/wheels\n" in caught.value.msg
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("https://user:p@ss@host.example/simple?x=1#frag", "https://host.example/simple"),
+    ("see http://host/a and git+ssh://git@h/r", "see http://host/a and git+ssh://h/r"),
+    ("no url here", "no url here"),
+])
+def test_redact(text, expected):
+    assert _model_server.redact(text) == expected
+
+
+@pytest.mark.parametrize("field", ["packages", "pip_args"])
+def test_non_string_list_elements_fail_cleanly(host, field):
+    with pytest.raises(FleetError) as caught:
+        host.core(**{field: ["kserve==0.21.0", 5]}).run()
+    assert caught.value.details["field"] == field

@@ -174,3 +174,20 @@ def test_missing_trtexec_and_helpers(tmp_path, src):
     with pytest.raises(FleetError, match="fixed shapes"):
         trt.shape_spec({"x": [1, -1]})
     assert trt.shape_spec({"in:0": [1, 3]}) == "'in:0':1x3"
+
+
+def test_hung_engine_build_times_out_and_keeps_previous_engine(tmp_path, src):
+    """Fault: a trtexec wedged on a hung GPU driver blocked the play forever (no deadline).
+
+    Double: rc 124 is what coreutils `timeout` returns when it stopped the command.
+    """
+    params = _params(tmp_path, src)
+    _run(params, FakeTrtexec())
+    before = open(str(tmp_path / "art" / "model.plan")).read()
+    hung = FakeTrtexec(version=100900)
+    hung.responses.insert(1, (lambda argv: _arg(argv, "--saveEngine"), (124, "", "")))
+    bins = {"trtexec": "/usr/bin/trtexec", "timeout": "/usr/bin/timeout"}
+    with pytest.raises(FleetError, match="timed out after 7 s"):
+        mc.run_job(dict(params, trtexec_timeout=7), hung, bins.get, False, False)
+    assert all(call["argv"][:3] == ["/usr/bin/timeout", "--kill-after=10", "7s"] for call in hung.calls)
+    assert open(str(tmp_path / "art" / "model.plan")).read() == before

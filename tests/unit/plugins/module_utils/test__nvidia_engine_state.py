@@ -95,3 +95,12 @@ def test_a_stopped_daemon_is_not_active():
 def test_a_missing_cli_is_unknown_not_inactive():
     state = es.running_state("crio", "nvidia", PATH, lambda cli: None, lambda argv: pytest.fail("ran"))
     assert state["active"] is None
+
+
+def test_a_failed_config_dump_never_echoes_stdout():
+    """Secret exposure: `containerd config dump` failing with rc != 0 but a partial dump on stdout put the start of
+    the merged config (registry credentials included) into the result's detail."""
+    dump = '[plugins."io.containerd.grpc.v1.cri".registry.configs."r".auth]\n  password = "s3cr3t"\n'
+    state = es.running_state("containerd", "nvidia", "/usr/bin/nvidia-container-runtime", lambda cli: "/bin/" + cli,
+                             lambda argv: (1, dump, ""))
+    assert state["active"] is False and "s3cr3t" not in state["detail"]

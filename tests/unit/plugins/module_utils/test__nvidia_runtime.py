@@ -247,7 +247,7 @@ def test_containerd_absent_keeps_import_used_by_other_drop_ins(tmp_path):
     ('version = "2"\n', {}, "versions 2, 3 and 4"),
     ("version = 2\n", {"config_version": "3"}, "must have the same version"),
     ("version = 2\nimports = \"/x\"\n", {}, "not an array"),
-    ('version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n  containerd = 5\n', {}, "not a table"),
+    ('version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n  containerd = 5\n', {}, "must be a table"),
 ])
 def test_containerd_errors_change_nothing(tmp_path, text, kw, message):
     p = params(tmp_path, **kw)

@@ -123,9 +123,30 @@ def test_writer_layout_follows_nvidia_ctk():
                     '    [plugins.cri.containerd]\n      x = "y"\n')
 
 
-def test_writer_refuses_unknown_types():
-    with pytest.raises(TypeError):
-        _toml_lite.dumps({"a": object()})
+@pytest.mark.parametrize("value", [object(), __import__("datetime").date(2026, 1, 1), 10 ** 5000], ids=["object", "date", "huge-int"])
+def test_writer_refuses_unknown_types(value):
+    """Malformed input: a date (which tomllib parses) or an integer too large for str() copied from a user's
+    config must give TomlError, not a TypeError/ValueError traceback from the writer."""
+    with pytest.raises(_toml_lite.TomlError):
+        _toml_lite.dumps({"a": value})
+
+
+@pytest.mark.parametrize("text, message", [
+    (b"a = \"\xff\"\n", "not UTF-8"),
+    ("a = " + "[" * 100000 + "]" * 100000, "nested too deeply"),
+    ("a = {" * 5000, "nested too deeply"),
+    ("a = " + "1" * 5000, "digits"),
+    ("#" * (_toml_lite.MAX_CHARS + 1), "more than"),
+], ids=["bad-utf8", "deep-arrays", "deep-inline-tables", "5000-digits", "oversized"])
+@pytest.mark.parametrize("reader", ["loads", "own reader"])
+def test_hostile_text_is_a_toml_error(monkeypatch, text, message, reader):
+    """Malformed input: bad UTF-8, deep nesting (RecursionError), 5000-digit integers (ValueError from int())
+    and oversized text escaped as other exception types, or were parsed whole; each is a TomlError now,
+    with tomllib and with this module's own reader (Python 3.9/3.10)."""
+    if reader == "own reader":
+        monkeypatch.setattr(_toml_lite, "_tomllib", None)
+    with pytest.raises(_toml_lite.TomlError, match=message):
+        _toml_lite.loads(text)
 
 
 def _normalise(value):

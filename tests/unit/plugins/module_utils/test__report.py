@@ -237,3 +237,11 @@ def test_json_document_shape():
     }
     assert document['hosts']['b']['failure'] == 'Task: boom'
     assert document['totals']['hosts'] == 2 and document['totals']['failed'] == 1
+
+
+def test_failure_message_never_prints_url_credentials():
+    """Secret leak: a module's failure message quoting a URL with user:password@ or a signed query went
+    into the shared fleet report verbatim (terminal, Markdown and JSON)."""
+    result = {"msg": "Download of https://dave:t0psecret@models.example/x.tar?X-Amz-Signature=abc&sig=1 failed"}
+    text = failure_message(result)
+    assert text == "Download of https://models.example/x.tar failed"

@@ -50,6 +50,7 @@ class Double:
         monkeypatch.setenv("BOOTC_DOUBLE_STATE_DIR", self.dir)
         monkeypatch.setenv("BOOTC_DOUBLE_ALLOW_NONROOT", "1")
         self.calls = []
+        self.deadlines = []
         self.ctl("init", V1, "1.0", version)
         self.ctl("push", V2, "2.0")
 
@@ -76,9 +77,20 @@ class Double:
         return self.ctl("show")["catalogue"][image]["digest"]
 
     def __call__(self, args, environ_update=None, data=None, **_kwargs):
+        args = self.unwrap(args)
         assert args[0] == BOOTC and (environ_update or {}).get("LC_ALL") == "C"
         self.calls.append(list(args))
         return self.invoke("bootc", args[1:])
+
+    def unwrap(self, args):
+        """``args`` without the coreutils timeout prefix the module puts before every bootc command."""
+        args = list(args)
+        if os.path.basename(args[0]) == "timeout":
+            # The module runs every verb under coreutils timeout (a held sysroot lock must not hang a wave).
+            assert args[1] == "--kill-after=10" and args[2].endswith("s"), args[:3]
+            self.deadlines.append(int(args[2][:-1]))
+            args = args[3:]
+        return args
 
     def verbs(self):
         return [c[1] for c in self.calls if c[1] not in ("--version", "status")]
@@ -280,6 +292,85 @@ def test_pull_failure_restores_auth_and_keeps_deployments(double, tmp_path):
     assert "s3cret" not in json.dumps(result) and all("s3cret" not in " ".join(c) for c in double.calls)
 
 
+class NoOpVerb:
+    """A bootc whose ``verb`` exits 0 without doing anything (seen with a sysroot lock held by another client):
+    the double's contract otherwise, so ``status`` shows the host unchanged."""
+
+    def __init__(self, double, verb):
+        self.double, self.verb = double, verb
+
+    def __call__(self, args, **kwargs):
+        bare = self.double.unwrap(args)
+        if len(bare) > 1 and bare[1] == self.verb:
+            self.double.calls.append(bare)
+            return 0, "", ""
+        return self.double(args, **kwargs)
+
+
+@pytest.mark.parametrize("existing", [None, '{"auths": {"other.example": {"auth": "b2xkOm9sZA=="}}}'],
+                         ids=["no-auth-file", "existing-auth-file"])
+def test_verify_failure_restores_auth(double, tmp_path, existing):
+    """Fault: `bootc switch` exits 0 but the host does not track the image. Before the fix the verify step ran
+    after the restore window, so the new credentials stayed in auth.json and the failure said nothing about
+    them; now the previous file (or no file) is back and the failed result says so, with changed=false."""
+    auth = tmp_path / "root" / "run" / "ostree" / "auth.json"
+    if existing is not None:
+        auth.parent.mkdir(parents=True)
+        auth.write_text(existing)
+        auth.chmod(0o600)
+    result, failed = run_module(bootc_image, dict(image=V2, executable=BOOTC, boot_min_free_mib=0,
+                                                  auth={"username": "robot", "password": "s3cret"}),
+                                run_command=NoOpVerb(double, "switch"))
+    assert failed and "exited 0 but the host tracks" in result["msg"]
+    assert result["auth_restored"] is True and "was put back" in result["msg"]
+    assert result["changed"] is False and result["after"]["staged"] is None
+    if existing is None:
+        assert not auth.exists()
+    else:
+        assert auth.read_text() == existing and oct(auth.stat().st_mode & 0o777) == "0o600"
+    assert "s3cret" not in json.dumps(result) and "cm9ib3Q6czNjcmV0" not in json.dumps(result)
+
+
+def test_rollback_verify_failure_restores_auth(double, tmp_path):
+    """Fault: `bootc rollback` exits 0 but queues nothing; the credentials written for it are removed again."""
+    run(double, image=V2)
+    double.reboot()
+    result, failed = run_module(bootc_image, dict(state="rolled_back", executable=BOOTC, boot_min_free_mib=0,
+                                                  auth={"registry": "quay.io", "username": "robot", "password": "s3cret"}),
+                                run_command=NoOpVerb(double, "rollback"))
+    assert failed and "no rollback is queued" in result["msg"] and result["auth_restored"] is True
+    assert not (tmp_path / "root" / "run" / "ostree" / "auth.json").exists()
+
+
+def test_auth_restore_failure_is_reported(double, tmp_path, monkeypatch):
+    """Fault: the auth file cannot be put back (read-only /run); the error says where the new credentials are
+    and reports changed=true instead of claiming the host is untouched."""
+    def broken(self):
+        raise _bootc_auth.FleetError("Cannot remove /run/ostree/auth.json: Read-only file system")
+
+    monkeypatch.setattr(_bootc_auth.AuthFile, "restore", broken)
+    result, failed = run_module(bootc_image, dict(image=V2, executable=BOOTC, boot_min_free_mib=0,
+                                                  auth={"username": "robot", "password": "s3cret"}),
+                                run_command=NoOpVerb(double, "switch"))
+    assert failed and result["auth_restored"] is False and result["changed"] is True
+    assert "may still be in /run/ostree/auth.json" in result["msg"]
+
+
+def test_auth_restore_removes_the_new_file_and_wraps_os_errors(tmp_path, monkeypatch):
+    """Fault: removing the new auth file fails; a FleetError, never a raw OSError, escapes the core."""
+    monkeypatch.setattr(_bootc_auth, "FS_ROOT", str(tmp_path))
+    auth = _bootc_auth.AuthFile("/run/ostree/auth.json")
+    auth.prepare({"registry": "quay.io", "username": "u", "password": "p"}, None)
+    auth.write()
+
+    def read_only(path):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(_bootc_auth.os, "unlink", read_only)
+    with pytest.raises(_bootc_auth.FleetError, match="Read-only"):
+        auth.restore()
+
+
 def test_auth_written_0600_merged_and_idempotent(double, tmp_path):
     result, failed = run(double, diff=True, image=V2, auth={"username": "robot", "password": "s3cret"})
     assert not failed and result["auth_file"] == "/run/ostree/auth.json"
@@ -378,3 +469,18 @@ def test_too_little_space_for_the_pull(double, monkeypatch):
 def test_bootc_missing():
     result, failed = run_module(bootc_image, {"image": V2}, get_bin_path={"bootc": None})
     assert failed and "bootc is not installed" in result["msg"]
+
+
+def test_every_bootc_command_runs_under_the_timeout_option(double):
+    """A wedged bootc (sysroot lock held by another operation) must fail the task, not block a wave forever."""
+    result, failed = run(double, image=V2, timeout=900)
+    assert not failed, result
+    assert double.calls and len(double.deadlines) == len(double.calls)
+    assert set(double.deadlines) == {900}
+
+
+@pytest.mark.parametrize("timeout", [0, -1])
+def test_non_positive_timeout_is_refused_before_anything_runs(double, timeout):
+    result, failed = run(double, image=V2, timeout=timeout)
+    assert failed and "timeout" in result["msg"]
+    assert double.calls == []

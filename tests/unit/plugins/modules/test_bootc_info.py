@@ -70,7 +70,8 @@ def test_executable_option(tmp_path):
     exe.chmod(0o755)
     fake = FakeRunCommand([((str(exe), "--version"), (0, "bootc 1.7.0", "")),
                            ((str(exe), "status"), (0, fixture_text("v1.7.0-rollback-queued.json"), ""))])
-    result, failed = run_module(bootc_info, {"executable": str(exe)}, run_command=fake)
+    # No coreutils timeout on this fake host, so argv reaches the fake unwrapped.
+    result, failed = run_module(bootc_info, {"executable": str(exe)}, run_command=fake, get_bin_path={"timeout": None})
     assert not failed and result["ansible_facts"]["edgeai_bootc"]["rollback_queued"] is True
 
 
@@ -84,3 +85,31 @@ def test_status_error_fails_with_fix():
                            ((BOOTC, "status"), (1, "", "error: This command must be executed as the root user"))])
     result, failed = run_module(bootc_info, {}, run_command=fake, get_bin_path={"bootc": BOOTC})
     assert failed and "become: true" in result["msg"] and result["rc"] == 1
+
+
+def test_status_held_on_sysroot_lock_times_out():
+    """Fault: `bootc status` waiting on a sysroot lock held by another bootc/rpm-ostree blocked forever.
+
+    Double: the fake answers rc 124 the way coreutils `timeout` does when it stops the command.
+    """
+    def answer(argv, _kw):
+        return (124, "Waiting for sysroot lock...\n", "") if "status" in argv else (0, "bootc 1.16.9\n", "")
+
+    fake = FakeRunCommand([(lambda argv: True, answer)])
+    result, failed = run_module(bootc_info, {"timeout": 30}, run_command=fake,
+                                get_bin_path={"bootc": BOOTC, "timeout": "/usr/bin/timeout"})
+    assert failed and "timed out after 30 s" in result["msg"] and "sysroot lock" in result["msg"]
+    assert all(call["argv"][:3] == ["/usr/bin/timeout", "--kill-after=10", "30s"] for call in fake.calls)
+
+
+@pytest.mark.parametrize("timeout", [0, -5])
+def test_negative_timeout_is_refused(timeout):
+    result, failed = run_module(bootc_info, {"timeout": timeout}, run_command=fake_bootc("v1.16.9-cached-update.json"),
+                                get_bin_path={"bootc": BOOTC, "timeout": "/usr/bin/timeout"})
+    assert failed and "timeout must be a positive whole number" in result["msg"]
+
+
+def test_directory_as_executable_fails_clearly(tmp_path):
+    """Malformed input: a directory passes os.access(X_OK) and used to reach run_command."""
+    result, failed = run_module(bootc_info, {"executable": str(tmp_path)}, run_command=FakeRunCommand())
+    assert failed and "is not an executable file" in result["msg"]

@@ -37,7 +37,7 @@ class Server:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802 (http.server's naming)
                 outer.hits.append(self.path)
-                body = outer.routes.get(self.path)
+                body = outer.routes.get(self.path.split("?", 1)[0])
                 if callable(body):
                     return body(self)
                 if body is None:
@@ -258,3 +258,47 @@ def test_bad_identity_is_named(tmp_path):
     result, failed = deploy(tmp_path, identity="abc")
     assert failed and "identity='abc'" in result["msg"]
     assert not os.path.exists(str(tmp_path / "repo"))
+
+
+# ---- issue 11: secrets in URLs, download limits, bad numbers ------------------------------------------
+
+def test_url_with_credentials_is_no_log_and_never_stored_or_printed(tmp_path, server):
+    """Secret leak: user:password@ and a signed query string were stored in the 0644 bookkeeping and quoted
+    in failure messages (which the fleet report prints)."""
+    assert model_deploy.ARGS["url"].get("no_log") is True
+    make_artifact(str(tmp_path / "a"))
+    blob = tar_artifact(str(tmp_path / "a"))
+    server.routes["/det.tar.gz"] = blob
+    base = server.url.replace("http://", "http://carol:pa55word@")
+    url = base + "/det.tar.gz?X-Amz-Signature=feedface&token=t0ken"
+    result, failed = deploy(tmp_path, url=url, sha256=hashlib.sha256(blob).hexdigest())
+    assert not failed and result["installed"], result
+    state = (tmp_path / "repo" / "det" / ".edgeai-model.json").read_text()
+    result, failed = deploy(tmp_path, url=base + "/gone.tar?sig=feedface", sha256="1" * 64)
+    assert failed
+    shown = json.dumps(result) + state
+    for secret in ("pa55word", "carol", "feedface", "t0ken", "X-Amz", "sig="):
+        assert secret not in shown
+    assert server.url + "/gone.tar" in result["msg"]
+
+
+def test_max_size_mib_refuses_a_larger_archive(tmp_path, server):
+    """Attack: an archive larger than the size cap is refused from its Content-Length, nothing stays behind."""
+    server.routes["/big.tar"] = b"x" * ((1 << 20) + 1)
+    result, failed = deploy(tmp_path, url=server.url + "/big.tar", sha256="1" * 64, max_size_mib=1)
+    assert failed and "max_size_mib" in result["msg"]
+    assert [n for n in os.listdir(str(tmp_path / "repo" / "det")) if n != ".edgeai-model.lock"] == []
+
+
+@pytest.mark.parametrize("key", ["timeout", "download_deadline", "max_size_mib", "keep"])
+def test_non_positive_numbers_are_refused(tmp_path, key):
+    """Malformed input: negative or zero timeouts and sizes (a negative timeout made the socket non-blocking)."""
+    result, failed = deploy(tmp_path, url="https://example.invalid/x.tar", sha256="a" * 64, **{key: -1})
+    assert failed and "%s=-1 must be at least 1" % key in result["msg"]
+    assert not os.path.exists(str(tmp_path / "repo"))
+
+
+def test_unparsable_url_is_named_without_a_traceback(tmp_path):
+    """Malformed input: a URL urllib cannot split (before: ValueError escaped the core)."""
+    result, failed = deploy(tmp_path, url="http://[::1/x.tar", sha256="a" * 64, check_mode=True)
+    assert failed and "must be an http:// or https:// URL" in result["msg"]

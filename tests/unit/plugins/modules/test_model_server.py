@@ -94,3 +94,19 @@ def test_bad_service_name_fails_before_anything_runs(host):
 def test_systemctl_missing_fails_clearly(host):
     result, failed = run(host, bins={"systemctl": None, "journalctl": None})
     assert failed and "systemctl" in result["msg"] and host.run_command.calls == []
+
+
+def test_pip_index_abbreviation_fails_and_runs_nothing(host):
+    """Attack: ``--index`` (pip's optparse abbreviation of ``--index-url``) slipped past the old exact-match check."""
+    result, failed = run(host, pip_args=["--index", "https://user:s3cret@evil.example/simple"])
+    assert failed and result["field"] == "pip_args" and "--index-url" in result["msg"]
+    assert host.run_command.calls == [] and "s3cret" not in repr(result)
+
+
+def test_failed_pip_result_carries_no_credentials(host):
+    """Fault: pip fails echoing a URL with credentials; the module's failed result (msg, cmd, stderr) is redacted."""
+    host.run_command.responses.insert(0, (lambda argv: argv[1:4] == ["-m", "pip", "install"], (
+        1, "", "ERROR: Could not fetch https://bob:s3cret@mirror.example/simple/kserve/?token=s3cret\n")))
+    result, failed = run(host, pip_args=["--find-links", "/srv/wheelhouse"])
+    assert failed and result["rc"] == 1 and "s3cret" not in repr(result)
+    assert result["stderr"].endswith("https://mirror.example/simple/kserve/")

@@ -84,3 +84,34 @@ def test_missing_golden_and_tolerance_are_explained(tmp_path):
 def test_needs_manifest_or_golden():
     result, failed = run_module(model_verify, {"name": "det"})
     assert failed and "manifest" in result["msg"]
+
+
+@pytest.mark.parametrize("manifest, golden, field", [
+    ([1, 2], None, "must hold a JSON object"),
+    ({"golden": 5}, None, "golden must be a file name"),
+    ({"tolerance": [0.1]}, None, "tolerance must be an object"),
+    ({"tolerance": {"max_abs": "0.1"}}, None, "tolerance.max_abs must be a number"),
+    ({}, [], "must hold a JSON object with 'inputs' and 'outputs'"),
+    ({}, {"inputs": [5], "outputs": [5]}, "inputs[0] must be an object"),
+    ({}, {"inputs": [{"name": "x", "shape": "1x2", "datatype": "FP32", "data": [1]}], "outputs": [{}]},
+     "inputs[0].shape must be a list"),
+    ({}, {"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [1]}], "outputs": [{"name": 3}]},
+     "outputs[0].name must be a str"),
+])
+def test_malformed_manifest_or_golden_names_file_and_field(tmp_path, manifest, golden, field):
+    """Malformed documents: a manifest or golden file of the wrong shape crashed with AttributeError/KeyError."""
+    manifest_path = tmp_path / "manifest.json"
+    manifest_path.write_text(json.dumps(dict(manifest, tolerance=manifest.get("tolerance", {"max_abs": 0.1}))
+                                        if isinstance(manifest, dict) else manifest))
+    (tmp_path / "golden.json").write_text(json.dumps(GOLDEN if golden is None else golden))
+    result, failed = run_module(model_verify, {"name": "det", "url": "http://127.0.0.1:9", "manifest": str(manifest_path)})
+    assert failed and field in result["msg"], result["msg"]
+    assert str(tmp_path) in result["msg"]
+
+
+@pytest.mark.parametrize("ready_timeout", [float("nan"), float("inf"), -1.0])
+def test_ready_timeout_must_be_finite(artifact, ready_timeout):
+    """Fault: ready_timeout=nan made the readiness poll compare false with its deadline and never end."""
+    result, failed = run_module(model_verify, {"name": "det", "url": "http://127.0.0.1:9", "ready_timeout": ready_timeout,
+                                               "manifest": str(artifact / "manifest.json")})
+    assert failed and "ready_timeout must be a finite number" in result["msg"]

@@ -127,3 +127,15 @@ def test_against_the_lab_nvidia_ctk_double(host, monkeypatch):
                                  "nvidia.com/gpu=all"]
     assert open(host["output"]).read().startswith("---\ncdiVersion:")
     assert run(host, {"nvidia_ctk_path": ctk}, bins={})[0]["changed"] is False
+
+
+def test_wedged_nvidia_ctk_times_out_and_writes_nothing(host):
+    """Fault: `nvidia-ctk cdi generate` stuck in a wedged driver hung the play (no deadline).
+
+    Double: rc 124 is what coreutils `timeout` returns when it stopped the command.
+    """
+    host["commands"].responses.insert(0, (lambda argv: "generate" in argv, (124, "", "")))
+    result, failed = run(host, bins={"nvidia-ctk": CTK, "systemctl": SYSTEMCTL, "timeout": "/usr/bin/timeout"})
+    assert failed and "timed out after 120 s" in result["msg"] and "Xid" in result["msg"]
+    assert host["commands"].calls[0]["argv"][:4] == ["/usr/bin/timeout", "--kill-after=10", "120s", CTK]
+    assert not os.path.exists(host["output"])

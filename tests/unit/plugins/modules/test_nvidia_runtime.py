@@ -127,7 +127,9 @@ def test_check_running_restarts_a_daemon_still_on_the_old_config(tmp_path):
                                 run_command=old, get_bin_path=lambda name: "/usr/bin/" + name)
     assert not failed and result["changed"] is False and result["restart_required"] is True
     assert result["running"]["active"] is False
-    assert old.calls[-1]["argv"] == ["/usr/bin/docker", "info", "--format", "{{json .Runtimes}}"]
+    # Under coreutils timeout: a wedged dockerd socket fails the task instead of hanging it.
+    assert old.calls[-1]["argv"] == ["/usr/bin/timeout", "--kill-after=10", "60s",
+                                     "/usr/bin/docker", "info", "--format", "{{json .Runtimes}}"]
     assert old.calls[-1]["environ"]["LC_ALL"] == "C"
 
     new = FakeRunCommand([(("/usr/bin/docker", "info"),
