@@ -56,8 +56,10 @@ def test_bootc_gather_from_cli_output(status_out, rc, version_out):
     only_fleet_error(_bootc_status.gather, CliRunner(fake, "bootc"))
 
 
-@given(st.one_of(st.text(max_size=40), st.sampled_from([
-           "a@b@c", "[::1]:5000/x", ":", "/", "@", "a:b:c/d", "quay.io/" + "a" * 300, "x@sha256:zz"])),
+HOSTILE_REFS = ["a@b@c", "[::1]:5000/x", ":", "/", "@", "a:b:c/d", "quay.io/" + "a" * 300, "x@sha256:zz"]
+
+
+@given(st.one_of(st.text(max_size=40), st.sampled_from(HOSTILE_REFS)),
        st.one_of(st.sampled_from(["registry", "oci", "oci-archive", "dir", "containers-storage"]), SCALARS))
 def test_bootc_ref(image, transport):
     only_fleet_error(_bootc_ref.validate_image, image, transport)
@@ -255,8 +257,10 @@ def test_tegra_detection_reads_any_file(tmp_path_factory, files, kernel):
     assert tree_hash(str(root)) == before
 
 
-@given(st.one_of(st.text(max_size=30), st.sampled_from([
-           "http://[::1", "http://h:99999", "http://h:x/", "https://", "ftp://h", "http://127.0.0.1:8000/prefix/"])),
+HOSTILE_SERVER_URLS = ["http://[::1", "http://h:99999", "http://h:x/", "https://", "ftp://h", "http://127.0.0.1:8000/prefix/"]
+
+
+@given(st.one_of(st.text(max_size=30), st.sampled_from(HOSTILE_SERVER_URLS)),
        st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-5, 5), st.none(), st.text(max_size=3)))
 def test_v2_client_url_and_timeout(url, timeout):
     """Unparsable URLs and zero, negative or NaN timeouts are refused before any connection is made."""
