@@ -91,6 +91,9 @@ def test_kserve_unit_is_loopback_only_unprivileged_and_sandboxed(tmp_path):
     # The cache the server writes is the one systemd hands to the dynamic user.
     assert keys["CacheDirectory"] == ["edgeai/model-cache/tiny"]
     assert "--cache_dir /var/cache/edgeai/model-cache/tiny" in keys["ExecStart"][0]
+    # A dynamic user has no home, and OpenVINO's import-time telemetry check dies on Path.home() without one
+    # (the lab's OpenVINO artifact crash-looped before HOME pointed at the cache).
+    assert "HOME=%C/edgeai/model-cache/tiny" in keys["Environment"]
 
 
 def test_kserve_unit_exposure_score(tmp_path):
