@@ -28,13 +28,13 @@ export CONTAINERS_CONF ?= $(EDGEAI_LAB_CACHE)/containers.conf
 export PYTEST_ADDOPTS ?= -p no:pytest-ansible
 export ANSIBLE_CONFIG ?= $(CURDIR)/ansible.cfg
 
-.PHONY: help deps venv collection test demo units ansible-units sanity lint molecule integration \
+.PHONY: help deps venv collection test demo units ansible-units sanity lint ansible-integration molecule integration \
         lab lab-down ee build package clean
 
 help:
 	@echo "make demo   - build the lab and run playbooks/site.yml against it"
 	@echo "make test   - run every test (unit, sanity, lint, molecule, integration)"
-	@echo "daily:      units ansible-units sanity lint molecule integration lab lab-down ee build package clean"
+	@echo "daily:      units ansible-units sanity lint ansible-integration molecule integration lab lab-down ee build package clean"
 	@echo "PYTHON=3.12 selects pyenv's Python 3.12 with ansible-core 2.21"
 
 # ---- set-up -------------------------------------------------------------------------------
@@ -63,7 +63,7 @@ FORCE:
 
 # ---- the two entry commands ---------------------------------------------------------------
 test: deps venv collection
-	@tests/run-stages.sh units ansible-units sanity lint package molecule integration
+	@tests/run-stages.sh units ansible-units sanity lint ansible-integration package molecule integration
 
 demo: deps venv collection
 	@$(LAB) up
@@ -86,13 +86,19 @@ sanity: venv $(SANITY_TREE)
 lint: venv collection
 	$(BIN)/ansible-lint --profile production
 
+# tests/integration/targets: filters, the callback and the modules that need no device, on this host.
+ansible-integration: venv $(SANITY_TREE)
+	@tests/setup/get-pip-shim.sh $(BIN)/python
+	cd $(SANITY_TREE) && $(BIN)/ansible-test integration --venv --python $(PYTHON)
+
 molecule: venv collection
 	@$(LAB) build
 	@tests/run-molecule.sh $(SCENARIO)
 
+# The daemon and lab suites (pytest): tests/system, out of the path ansible-test reserves for its targets.
 integration: venv collection
 	@$(LAB) build
-	PYTHONPATH=$(COLLECTIONS) tests/run-pytest.sh $(BIN)/python tests/integration -q
+	PYTHONPATH=$(COLLECTIONS) tests/run-pytest.sh $(BIN)/python tests/system -q
 
 # ---- lab and packaging ----------------------------------------------------------------------
 lab: deps venv collection

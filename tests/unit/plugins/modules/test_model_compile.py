@@ -5,7 +5,7 @@
 """edgeai.fleet.model_compile through AnsibleModule.
 
 Simulated: the compile runtime (model_compile_fakes.FakeBackend stands in for OpenVINO); the
-real OpenVINO compile of the PP-OCRv4 detector is in tests/integration/test_model_compile.py.
+real OpenVINO compile of the PP-OCRv4 detector is in tests/system/test_model_compile.py.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """site.yml survives being killed midway, and an unreachable host does not stop the others.
 
-Three lab nodes of its own (prefix ``it-intr``; what they simulate: tests/integration/_site_lab.py).
+Three lab nodes of its own (prefix ``it-intr``; what they simulate: tests/system/_site_lab.py).
 
 1. A first site.yml run is interrupted with SIGINT to the ansible-playbook process group (what Ctrl-C in a
    terminal does) once the NVIDIA toolkit stage is under way; the next run must finish without failures and

@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """playbooks/site.yml driven through the ansible_runner Python API, the way AWX/AAP consumes a job.
 
-Three lab nodes of its own (prefix ``it-runner``; what they simulate: tests/integration/_site_lab.py).
+Three lab nodes of its own (prefix ``it-runner``; what they simulate: tests/system/_site_lab.py).
 
 Asserts on what AWX reads: the event stream (runner_on_ok, playbook_on_stats), per-host set_stats data with
 ``edgeai_report`` in the task results, and the artifacts (job_events/*.json, stdout, rc, status, fact_cache).
