@@ -173,8 +173,8 @@ class BootcImage:
         transport = p.get("transport") or "registry"
         enforce = self.desired_signature(facts)
         spec = facts.get("spec_image") or {}
-        same = (spec.get("image") == p["image"] and (spec.get("transport") or "registry") == transport
-                and (spec.get("signature") == "containerPolicy") == enforce)
+        same_ref = spec.get("image") == p["image"] and (spec.get("transport") or "registry") == transport
+        same = same_ref and (spec.get("signature") == "containerPolicy") == enforce
         if same:
             return None, "the host already tracks %s (booted or staged)" % p["image"]
         args = ["switch", "--transport", transport]
@@ -317,8 +317,8 @@ class BootcImage:
             err.details["changed"] = True   # unknown: do not claim the host is untouched
             return
         err.details["after"] = summary(after)
-        err.details["changed"] = (status_mod.identity(before) != status_mod.identity(after)
-                                  or err.details.get("auth_restored") is False)
+        moved = status_mod.identity(before) != status_mod.identity(after)
+        err.details["changed"] = moved or err.details.get("auth_restored") is False
 
     def _verify(self, after, args):
         if args and args[0] == "switch":

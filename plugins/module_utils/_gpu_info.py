@@ -107,8 +107,8 @@ def detect_tegra(root="/", kernel_release=None):
     family = (_read(os.path.join(root, "sys/devices/soc0/family")) or "").lower()
     model = _read(os.path.join(root, "proc/device-tree/model"))
     kernel = kernel_release if kernel_release is not None else os.uname().release
-    if not (os.path.isfile(release_file) or family.startswith("tegra")
-            or "nvidia jetson" in (model or "").lower() or kernel.endswith("-tegra")):
+    jetson_model = "nvidia jetson" in (model or "").lower()
+    if not (os.path.isfile(release_file) or family.startswith("tegra") or jetson_model or kernel.endswith("-tegra")):
         return None
     match = L4T_RELEASE.search(_read(release_file) or "")
     l4t = None

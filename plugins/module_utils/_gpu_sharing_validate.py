@@ -291,8 +291,11 @@ _MIG_ENTRY_KEYS = ("device-filter", "devices", "mig-enabled", "mig-devices")
 
 
 def _devices_ok(devices):
-    return devices == "all" or (isinstance(devices, list) and devices
-                                and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in devices))
+    if devices == "all":
+        return True
+    if not isinstance(devices, list) or not devices:
+        return False
+    return all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in devices)
 
 
 def _entries_errors(configs, path, entry_keys, errors, mig):

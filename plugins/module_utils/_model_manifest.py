@@ -96,10 +96,13 @@ def build(name, target, precision, inference_precision, device, entrypoint, file
     return doc
 
 
+def _is_tensor(t):
+    return isinstance(t, dict) and isinstance(t.get("name"), str) and isinstance(t.get("shape"), list) and isinstance(
+        t.get("datatype"), str)
+
+
 def _is_tensor_list(value):
-    return isinstance(value, list) and all(
-        isinstance(t, dict) and isinstance(t.get("name"), str) and isinstance(t.get("shape"), list)
-        and isinstance(t.get("datatype"), str) for t in value)
+    return isinstance(value, list) and all(_is_tensor(t) for t in value)
 
 
 def validate(doc):

@@ -325,8 +325,11 @@ class ModelRepo:
 
     def disk_versions(self):
         """Version directories on disk; other entries (stray names, files) are not versions."""
-        return sorted(int(n) for n in self._entries() if VERSION_RE.match(n)
-                      and os.path.isdir(os.path.join(self.model_dir, n)) and not os.path.islink(os.path.join(self.model_dir, n)))
+        def is_version_dir(name):
+            path = os.path.join(self.model_dir, name)
+            return bool(VERSION_RE.match(name)) and os.path.isdir(path) and not os.path.islink(path)
+
+        return sorted(int(n) for n in self._entries() if is_version_dir(n))
 
     def next_version(self, state):
         # Any entry with a version's name blocks that number, a stray file included: install renames onto it.
@@ -679,8 +682,8 @@ def _roll_back(repo, reject, check_mode):
     if reject is None or current != reject:
         return {"changed": False, "version": current, "previous_version": current, "rejected_version": None, "switched": False,
                 "versions": sorted(int(v) for v in state["versions"]), "diffs": []}
-    earlier = [v for v in state["history"] if v != reject and str(v) in state["versions"]
-               and os.path.isdir(repo.version_dir(v))]
+    kept = [v for v in state["history"] if v != reject and str(v) in state["versions"]]
+    earlier = [v for v in kept if os.path.isdir(repo.version_dir(v))]
     target = earlier[-1] if earlier else None
     if target is not None:
         repo.verify_version(target, state["versions"][str(target)])

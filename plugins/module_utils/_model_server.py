@@ -204,8 +204,8 @@ class ModelServer:
             if written:
                 self._roll_back(result, written, err)
             raise
-        result["changed"] = bool(result["venv_created"] or result["packages_installed"] or result["files_changed"]
-                                 or result["unit_changed"] or result["enabled"] or result["restarted"] or result["started"])
+        result["changed"] = any(result[key] for key in ("venv_created", "packages_installed", "files_changed", "unit_changed",
+                                                        "enabled", "restarted", "started"))
         return result
 
     # -- venv and packages ------------------------------------------------------------------------

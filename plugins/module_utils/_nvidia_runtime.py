@@ -269,8 +269,8 @@ def _edit_imports(text, parsed, pattern, add):
     elif add:
         last = tokens[-2]
         at = last[2]
-        candidates.append(text[:at] + (entry if last[0] == "[" else (" " if last[0] == "," else ", ") + entry)
-                          + text[at:])
+        item = entry if last[0] == "[" else (" " if last[0] == "," else ", ") + entry
+        candidates.append(text[:at] + item + text[at:])
     elif tokens is not None:
         strings = [t for t in tokens if t[0] == "str"]
         ours = [t for t in strings if text[t[1]:t[2]] in (entry, "'%s'" % pattern)]
