@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.edgeai.fleet.plugins.module_utils import _artifact_fetch as af
-from ansible_collections.edgeai.fleet.tests.unit.plugins.module_utils.test__model_repo import make_artifact
+from ansible_collections.edgeai.fleet.tests.unit.plugins.module_utils.test__model_repo import make_artifact, snapshot
 
 # not resolved: the checkout is usually linked into an ansible_collections/edgeai/fleet tree
 COLLECTIONS_ROOT = Path(os.path.abspath(af.__file__)).parents[5]
@@ -35,18 +35,6 @@ def rewrite_manifest(path, **files):
     doc = json.loads((path / "manifest.json").read_text())
     doc["files"].update(files)
     (path / "manifest.json").write_text(json.dumps(doc))
-
-
-def tree(root):
-    """Every path under ``root`` with its bytes (or link target), to prove what a run changed."""
-    found = {}
-    for base, dirs, names in os.walk(root):
-        for name in dirs + names:
-            path = os.path.join(base, name)
-            rel = os.path.relpath(path, root)
-            found[rel] = ("link", os.readlink(path)) if os.path.islink(path) else (
-                open(path, "rb").read() if os.path.isfile(path) else "dir")
-    return found
 
 
 def run_playbook(tmp_path, playbook, extra_vars=None, library=None, start_at=None, inventory=None):
@@ -158,7 +146,7 @@ def plugin_run(tmp_path_factory):
     hostile("class", lambda p: None, cls="../..")
     # The previous good state of class cls.
     shutil.copytree(good, cache / "cls" / "det")
-    before = tree(cache / "cls")
+    before = snapshot(cache / "cls")
     proc = run_playbook(root, PLUGIN_PLAY, {"cases": cases, "results": str(root / "results.json")})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     results = json.loads((root / "results.json").read_text())
@@ -171,8 +159,8 @@ def test_honest_artifact_is_fetched_once_then_left_alone(plugin_run):
     assert results["first"]["changed"] is True and not results["first"].get("failed"), results["first"]
     assert results["again"]["changed"] is False and not results["again"].get("failed"), results["again"]
     assert results["first"]["path"] == str(root / "controller" / "cache" / "fresh" / "det")
-    assert tree(root / "controller" / "cache" / "fresh") == dict(
-        {"det": "dir"}, **{"det/" + rel: data for rel, data in tree(device).items()})
+    assert snapshot(root / "controller" / "cache" / "fresh") == dict(
+        {"det": "dir"}, **{"det/" + rel: data for rel, data in snapshot(device).items()})
 
 
 @pytest.mark.parametrize("label", sorted(HOSTILE))
@@ -189,7 +177,7 @@ def test_hostile_leaders_change_nothing_on_the_controller(plugin_run):
     .incoming-*/.old-* staging directory is left behind."""
     root, before, _results = plugin_run
     cache = root / "controller" / "cache"
-    assert tree(cache / "cls") == before
+    assert snapshot(cache / "cls") == before
     assert sorted(os.listdir(cache)) == ["cls", "fresh"]
     assert sorted(os.listdir(root / "controller")) == ["cache"]
 
@@ -231,7 +219,7 @@ def test_the_role_refuses_a_dotdot_key_and_fetches_an_honest_artifact(tmp_path):
     assert proc.returncode != 0, proc.stdout
     assert "is refused: empty, '.' or '..' path component" in proc.stdout, proc.stdout
     assert sorted(os.listdir(tmp_path / "controller" / "cache")) == ["cls2"]
-    assert tree(tmp_path / "controller" / "cache" / "cls2" / "det") == tree(base / "honest")
+    assert snapshot(tmp_path / "controller" / "cache" / "cls2" / "det") == snapshot(base / "honest")
 
 
 def test_device_facts_cannot_choose_controller_paths(layout):
