@@ -18,7 +18,7 @@ import os
 
 from ansible_collections.edgeai.fleet.plugins.module_utils import _bootc_status as status_mod
 from ansible_collections.edgeai.fleet.plugins.module_utils._bootc_auth import AuthFile
-from ansible_collections.edgeai.fleet.plugins.module_utils._bootc_ref import DIGEST_RE, validate_image
+from ansible_collections.edgeai.fleet.plugins.module_utils._bootc_ref import DIGEST_RE, split_reference, validate_image
 from ansible_collections.edgeai.fleet.plugins.module_utils._diff import state_diff
 from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError
 
@@ -115,16 +115,41 @@ class BootcImage:
                                      "to a newer bootc or leave %s unset."
                                      % (option, status_mod.version_string(status_mod.FEATURES[feature]),
                                         help_verb or verb, flag, option))
+        self._require_tag_digest_support(version)
         return version
 
+    def _require_tag_digest_support(self, version):
+        """bootc before 1.2.0 cannot pull a registry ``repo:tag@sha256:`` reference (no canonicalisation)."""
+        p = self.params
+        if p["state"] != "switched" or (p.get("transport") or "registry") != "registry":
+            return
+        domain, path, tag, digest = split_reference(p["image"])
+        since = status_mod.FEATURES["switch_tag_digest"]
+        if tag and digest and version is not None and version < since:
+            pinned = "%s@%s" % ("/".join(part for part in (domain, path) if part), digest)
+            raise FleetError("image=%s has both a tag and a digest, which bootc pulls only from %s on; this host has "
+                             "bootc %s. Use the digest alone: image=%s"
+                             % (p["image"], status_mod.version_string(since), status_mod.version_string(version),
+                                pinned), bootc_version=status_mod.version_string(version))
+
     def check_host(self, facts):
-        if not facts["is_bootc"]:
+        """Refuse before running bootc what bootc would refuse, or what would silently lose local changes.
+
+        ``bootc upgrade`` refuses when the booted or the staged deployment is incompatible (cli.rs ``upgrade``:
+        bootc nulls an incompatible deployment's image, so the spec has no image); switch and rollback are refused
+        here too because they would discard the rpm-ostree layering without a word. A plain rpm-ostree host (booted,
+        no image) may still be switched to an image, as upstream allows (fixture spec-ostree-to-bootc.yaml).
+        """
+        if facts["booted"] is None:
             raise FleetError("Cannot manage the image: %s" % facts["reason"], bootc=facts)
         if facts["incompatible"]:
-            raise FleetError("The booted deployment has local rpm-ostree modifications, so bootc cannot update it. "
-                             "Run 'rpm-ostree reset' (and reboot) or manage this host with rpm-ostree.")
+            raise FleetError("Nothing was run: %s" % status_mod.incompatible_reason(facts["incompatible_deployments"]),
+                             incompatible_deployments=facts["incompatible_deployments"])
         if facts["read_only"]:
             raise FleetError("The sysroot is read-only (a live ISO?); bootc cannot stage or roll back here.")
+        if self.params["state"] == "latest" and not facts.get("spec_image"):
+            raise FleetError("The host tracks no image (bootc would say 'No image source specified'): %s Use "
+                             "state=switched with image to choose one." % facts["reason"])
 
     def _free_mib(self, path):
         st = self.statvfs(path)
@@ -250,6 +275,11 @@ class BootcImage:
     def _latest_needs_change(self, facts, args):
         """Check mode for state=latest: 'bootc upgrade --check' fills cachedUpdate without deploying."""
         if args[0] != "upgrade" or "--from-downloaded" in args:
+            return True, facts
+        if facts.get("backend") == "composefs":
+            # composefs records no cachedUpdate and its 'upgrade --check' prints only a human manifest diff.
+            self.warnings.append("composefs host: bootc cannot say whether an update exists without pulling it, so "
+                                 "check mode predicts an upgrade.")
             return True, facts
         rc, out, err = self.runner.run(["upgrade", "--check"], check=False)
         if rc != 0:

@@ -12,6 +12,12 @@ Every key of the document except apiVersion/kind may be absent depending on the 
 version (1.1.x lacks ``architecture``; early builds lack ``rollbackQueued``/``bootOrder``;
 1.7 adds ``softRebootCapable``; 1.12 ``downloadOnly``; 1.14 ``usrOverlay``; 1.16.7
 ``readOnly``), so every lookup here tolerates a missing key or a null.
+
+Upstream's own definitions are followed (bootc ``crates/lib/src/status.rs`` ``get_status``): a host is a
+bootc host when its booted deployment comes from a container image; bootc then sets ``status.type`` to
+``bootcHost``. A deployment with local rpm-ostree changes is ``incompatible`` and bootc nulls its image.
+The composefs backend (``crates/lib/src/bootc_composefs/status.rs``) never sets ``type`` nor
+``cachedUpdate``, so there a booted image is enough and update availability is unknown.
 """
 
 from __future__ import annotations
@@ -24,15 +30,20 @@ from ansible_collections.edgeai.fleet.plugins.module_utils._runner import parse_
 
 API_VERSIONS = ("org.containers.bootc/v1", "org.containers.bootc/v1alpha1")
 STATUS_ARGS = ["status", "--format=json", "--format-version=1"]
-# bootc before 0.1.13 had no --format; 1.1.x (the supported floor) has both.
+# 0.1.14 has --format-version but rejects 1 ("Unsupported format version: 1", rc 1, not a clap error), so a
+# known older version gets --format alone (0.1.13+) or, before 0.1.13, the legacy --json.
+FORMAT_ONLY_STATUS_ARGS = ["status", "--format=json"]
 LEGACY_STATUS_ARGS = ["status", "--json"]
 CLAP_USAGE_RC = 2
 
 # First bootc release with each flag or field (reference bootc.md section 1.11).
 FEATURES = {
     "rollback": (0, 1, 10),
-    "format_version": (0, 1, 14),
+    "format": (0, 1, 13),
+    "format_version": (0, 1, 15),
     "rollback_apply": (1, 1, 7),
+    # ImageReference::canonicalize (commit 10b66fbc): registry "repo:tag@sha256:..." pulls by digest.
+    "switch_tag_digest": (1, 2, 0),
     "soft_reboot": (1, 7, 0),
     "download_only": (1, 12, 0),
     "from_downloaded": (1, 12, 0),
@@ -74,15 +85,23 @@ def read_version(runner):
     return parse_version(out) if rc == 0 else None
 
 
-def read_status(runner):
+def status_args(version):
+    """The ``bootc status`` argv for ``version``; unknown versions try the newest form first."""
+    if version is None or version >= FEATURES["format_version"]:
+        return STATUS_ARGS
+    return FORMAT_ONLY_STATUS_ARGS if version >= FEATURES["format"] else LEGACY_STATUS_ARGS
+
+
+def read_status(runner, version=None):
     """Run ``bootc status`` and return the raw BootcHost document (a dict).
 
     Stdout is parsed from its first ``{`` because bootc before 1.7 printed
     ``Waiting for sysroot lock...`` on stdout while another bootc process held the lock.
     """
-    rc, out, err = runner.run(STATUS_ARGS, check=False)
-    argv = runner.argv(STATUS_ARGS)
-    if rc == CLAP_USAGE_RC:
+    args = status_args(version)
+    rc, out, err = runner.run(args, check=False)
+    argv = runner.argv(args)
+    if rc == CLAP_USAGE_RC and args != LEGACY_STATUS_ARGS:
         rc, out, err = runner.run(LEGACY_STATUS_ARGS, check=False)
         argv = runner.argv(LEGACY_STATUS_ARGS)
     if rc != 0:
@@ -135,12 +154,23 @@ def image_status(status):
             "timestamp": status.get("timestamp"), "architecture": status.get("architecture")}
 
 
+def composefs_entry(value):
+    """BootEntryComposefs (spec.rs, bootc 1.9+) in snake case; ``bootType`` serialises as ``Bls``/``Uki``."""
+    if not isinstance(value, dict):
+        return None
+    boot_type = value.get("bootType")
+    return {"verity": value.get("verity"), "boot_type": boot_type.lower() if isinstance(boot_type, str) else None,
+            "bootloader": value.get("bootloader"), "boot_digest": value.get("bootDigest"),
+            "missing_verity_allowed": bool(value.get("missingVerityAllowed", False))}
+
+
 def boot_entry(entry):
     """A BootEntry as the flat shape the facts contract promises, or None."""
     if not isinstance(entry, dict):
         return None
     img = image_status(entry.get("image")) or {}
     ostree = _dict(entry.get("ostree"))
+    composefs = composefs_entry(entry.get("composefs"))
     return {
         "image": img.get("image"), "transport": img.get("transport"), "signature": img.get("signature"),
         "digest": img.get("digest"), "version": img.get("version"), "timestamp": img.get("timestamp"),
@@ -151,6 +181,10 @@ def boot_entry(entry):
         "soft_reboot_capable": entry.get("softRebootCapable"),
         "store": entry.get("store"),
         "ostree_checksum": ostree.get("checksum"),
+        "ostree_stateroot": ostree.get("stateroot"),
+        "deploy_serial": ostree.get("deploySerial"),
+        "backend": "composefs" if composefs else ("ostree" if ostree else None),
+        "composefs": composefs,
         "cached_update": _cached(entry.get("cachedUpdate")),
     }
 
@@ -159,43 +193,87 @@ def _cached(value):
     img = image_status(value)
     if not img or not img.get("digest"):
         return None
-    return {"digest": img["digest"], "version": img.get("version"), "timestamp": img.get("timestamp")}
+    return {"digest": img["digest"], "version": img.get("version"), "timestamp": img.get("timestamp"),
+            "architecture": img.get("architecture"), "image": img.get("image")}
 
 
 def not_bootc(reason, bootc_version=None, raw=None):
-    """Facts for a host that is not booted via bootc (or has no bootc at all)."""
+    """Facts for a host where bootc printed nothing usable (not installed): no deployments at all."""
     return {
         "is_bootc": False, "reason": reason, "api_version": (raw or {}).get("apiVersion"),
         "booted": None, "staged": None, "rollback": None, "other_deployments": [],
         "spec_image": None, "boot_order": None, "rollback_queued": False,
-        "update_available": False, "cached_update": None, "incompatible": False,
-        "read_only": False, "usr_overlay": None, "type": None,
+        "update_available": False, "cached_update": None, "incompatible": False, "incompatible_deployments": [],
+        "backend": None, "read_only": False, "usr_overlay": None, "type": None,
         "bootc_version": version_string(bootc_version), "features": features(bootc_version),
         "raw": raw,
     }
 
 
+def _is_bootc_host(status, booted):
+    """Upstream's rule: the booted deployment comes from a container image (``type: bootcHost``)."""
+    if not booted or not (booted["image"] or booted["digest"]):
+        return False
+    if booted["backend"] == "composefs":
+        return True  # bootc_composefs/status.rs never fills status.type
+    # "type" is absent only before bootc 0.1.6 (the v1alpha1 fixtures), where the image alone decides.
+    return status.get("type", "bootcHost") == "bootcHost"
+
+
+def _not_bootc_reason(status, booted):
+    prefix = "The host is not booted via bootc"
+    if booted is None:
+        return ("%s (bootc status reports no booted deployment); this is a package-mode host or a container."
+                % prefix)
+    if booted["incompatible"]:
+        return ("%s: the booted deployment has local rpm-ostree modifications (incompatible), so bootc reports no "
+                "image for it. Manage the host with rpm-ostree, or run 'rpm-ostree reset' and reboot." % prefix)
+    if not (booted["image"] or booted["digest"]):
+        return ("%s: the booted deployment is not from a container image (status.type %r is not bootcHost: a plain "
+                "rpm-ostree host). bootc_image state=switched can move it to an image." % (prefix, status.get("type")))
+    return "%s: status.type is %r, not bootcHost." % (prefix, status.get("type"))
+
+
+def incompatible_reason(slots):
+    return ("The %s deployment has local rpm-ostree modifications (incompatible); 'bootc upgrade' refuses to run "
+            "until they are gone. Run 'rpm-ostree reset' (or 'rpm-ostree cleanup -p' for a staged one) or manage "
+            "the host with rpm-ostree." % " and ".join(slots))
+
+
+def _update(booted, staged):
+    """``(update_available, cached_update)``; availability is None (unknown) on composefs, which caches nothing."""
+    if (booted or {}).get("backend") == "composefs":
+        return None, None
+    # The cached update belongs to the deployment that boots next: staged if there is one.
+    cached = (staged or {}).get("cached_update") or (booted or {}).get("cached_update")
+    next_digests = {(booted or {}).get("digest"), (staged or {}).get("digest")}
+    update = bool(cached and cached["digest"] not in next_digests)
+    return update, cached if update else None
+
+
 def normalise(doc, bootc_version=None):
-    """Turn a BootcHost document into the ``edgeai_bootc`` facts (see the bootc_info RETURN docs)."""
+    """Turn a BootcHost document into the ``edgeai_bootc`` facts (see the bootc_info RETURN docs).
+
+    Deployments are reported even when the host is not a bootc host (a plain rpm-ostree host being
+    switched to an image, a staged deployment with nothing booted): ``is_bootc`` and ``reason`` say why.
+    """
     validate_document(doc)
     spec = _dict(doc.get("spec"))
     status = _dict(doc.get("status"))
     booted = boot_entry(status.get("booted"))
-    if booted is None:
-        return not_bootc("The host is not booted via bootc (bootc status reports no booted deployment); "
-                         "this is a package-mode host or a container.", bootc_version, doc)
     staged = boot_entry(status.get("staged"))
     rollback = boot_entry(status.get("rollback"))
-    # The cached update belongs to the deployment that boots next: staged if there is one.
-    cached = (staged or {}).get("cached_update") or booted.get("cached_update")
-    next_digests = {booted.get("digest"), (staged or {}).get("digest")}
-    update = bool(cached and cached["digest"] not in next_digests)
-    incompatible = booted["incompatible"]
+    is_bootc = _is_bootc_host(status, booted)
+    incompatible = [name for name, entry in (("booted", booted), ("staged", staged)) if entry and entry["incompatible"]]
+    update, cached = _update(booted, staged)
+    if not is_bootc:
+        reason = _not_bootc_reason(status, booted)
+    else:
+        reason = incompatible_reason(incompatible) if incompatible else None
     overlay = status.get("usrOverlay")
     return {
-        "is_bootc": True,
-        "reason": ("The booted deployment has local rpm-ostree modifications (incompatible); manage it with "
-                   "rpm-ostree or run 'rpm-ostree reset'." if incompatible else None),
+        "is_bootc": is_bootc,
+        "reason": reason,
         "api_version": doc.get("apiVersion"),
         "booted": booted, "staged": staged, "rollback": rollback,
         "other_deployments": [boot_entry(e) for e in status.get("otherDeployments") or [] if isinstance(e, dict)],
@@ -203,8 +281,10 @@ def normalise(doc, bootc_version=None):
         "boot_order": spec.get("bootOrder") or "default",
         "rollback_queued": bool(status.get("rollbackQueued", False)) or spec.get("bootOrder") == "rollback",
         "update_available": update,
-        "cached_update": cached if update else None,
-        "incompatible": incompatible,
+        "cached_update": cached,
+        "incompatible": bool(incompatible),
+        "incompatible_deployments": incompatible,
+        "backend": (booted or staged or {}).get("backend"),
         "read_only": bool(status.get("readOnly", False)),
         "usr_overlay": overlay if isinstance(overlay, dict) else None,
         "type": status.get("type"),
@@ -217,7 +297,7 @@ def normalise(doc, bootc_version=None):
 def gather(runner, bootc_version=None):
     """Version probe plus status, normalised; the one entry point both modules use."""
     version = bootc_version if bootc_version is not None else read_version(runner)
-    return normalise(read_status(runner), version)
+    return normalise(read_status(runner, version), version)
 
 
 def identity(facts):

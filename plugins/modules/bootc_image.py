@@ -19,6 +19,14 @@ description:
     lock, boot order), never from bootc's text output.
   - Check mode changes nothing on the host. For O(state=latest) it runs C(bootc upgrade --check), which only
     fetches the manifest and records it as the cached update.
+    On composefs hosts bootc records no cached update and C(upgrade --check) prints no machine-readable verdict, so
+    check mode predicts an upgrade there (with a warning) and runs nothing.
+  - Refuses, before running bootc, hosts whose booted or staged deployment has local rpm-ostree changes
+    (C(incompatible); C(bootc upgrade) refuses them, and a switch or rollback would discard the changes), a read-only
+    sysroot, and O(state=latest) on a host that tracks no image. A plain rpm-ostree host (booted deployment without an
+    image) can be moved to an image with O(state=switched), as with C(bootc switch).
+  - A registry O(image) with both a tag and a digest (C(repo:tag@sha256:...)) needs bootc 1.2.0 or newer; older
+    bootc is refused with the digest-only reference to use instead.
   - On any failure after the bootc verb ran, including a verb that exited 0 but did not stage what was asked, the
     auth file is restored (or removed when there was none) and the failed result carries C(auth_restored), the
     host's deployments as C(after), and C(changed), which is V(true) only when the deployments differ from before

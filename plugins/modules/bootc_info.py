@@ -66,14 +66,22 @@ ansible_facts:
         - The host's bootc state.
         - V(booted), V(staged) and V(rollback) are null or a dict with keys C(image), C(transport), C(signature),
           C(digest), C(version), C(timestamp), C(architecture), C(pinned), C(incompatible), C(download_only),
-          C(soft_reboot_capable), C(store), C(ostree_checksum) and C(cached_update).
-        - C(is_bootc) is false when bootc is absent or the host is not booted via bootc; C(reason) says why.
+          C(soft_reboot_capable), C(store), C(ostree_checksum), C(ostree_stateroot), C(deploy_serial), C(backend)
+          (V(ostree) or V(composefs)), C(composefs) (null, or C(verity), C(boot_type) V(bls)/V(uki), C(bootloader),
+          C(boot_digest), C(missing_verity_allowed)) and C(cached_update).
+        - C(is_bootc) follows bootc's own definition (C(status.type) is C(bootcHost), that is, the booted deployment
+          comes from a container image; composefs hosts, where bootc never sets C(type), count when their booted deployment has an
+          image). A plain rpm-ostree host, a host with an incompatible booted deployment, or one with nothing booted is
+          C(is_bootc=false); C(reason) says why. The deployments bootc reports are returned either way.
         - C(rollback_queued) is true when the next boot is the rollback deployment.
         - C(update_available) is true when the last C(bootc upgrade --check) found a digest that is neither
-          booted nor staged; C(cached_update) then holds its C(digest), C(version) and C(timestamp).
-        - C(incompatible) is true when the booted deployment has local rpm-ostree layering.
+          booted nor staged; C(cached_update) then holds its C(digest), C(version), C(timestamp), C(architecture) and
+          C(image). On composefs hosts (C(backend=composefs)) bootc records no cached update, so it is null (unknown).
+        - C(incompatible) is true when the booted or the staged deployment has local rpm-ostree changes;
+          C(incompatible_deployments) lists which (V(booted), V(staged)). C(bootc upgrade) refuses such hosts.
         - C(bootc_version) is the installed version (C(x.y.z)) or null; C(features) maps optional bootc
-          features (C(soft_reboot), C(download_only), ...) to true, false, or null when the version is unknown.
+          features (C(soft_reboot), C(download_only), C(switch_tag_digest), ...) to true, false, or null when the
+          version is unknown.
         - C(raw) is the unmodified C(bootc status) document.
         - C(systemd_booted) is false where systemd is not running as init (a container or an image build, where
           roles write files but start nothing); C(ostree_booted) is true on an image-based (ostree) host. Both
@@ -98,6 +106,10 @@ ansible_facts:
           soft_reboot_capable: false
           store: ostreeContainer
           ostree_checksum: 439f6bd2e2361bee292c1f31840d798c5ac5ba76483b8021dc9f7b0164ac0f48
+          ostree_stateroot: default
+          deploy_serial: 0
+          backend: ostree
+          composefs: null
           cached_update: null
         staged: null
         rollback: null
@@ -108,6 +120,8 @@ ansible_facts:
         update_available: false
         cached_update: null
         incompatible: false
+        incompatible_deployments: []
+        backend: ostree
         read_only: false
         usr_overlay: null
         type: bootcHost

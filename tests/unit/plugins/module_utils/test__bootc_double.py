@@ -155,3 +155,22 @@ def test_shell_wrappers(env):
     proc = subprocess.run([os.path.join(USR, "libexec", "bootc-double", "health-check")], env=env, capture_output=True,
                           text=True, check=False)
     assert proc.returncode == 0 and proc.stdout.startswith("healthy: sha256:")
+
+
+def test_incompatible_booted_matches_upstream(env):
+    """bootc status.rs boot_entry_from_deployment nulls an incompatible deployment's image; get_status then has no
+    spec image and no type (fixture v1.3.0-incompatible-other-deployments.json, corrected for issue 15)."""
+    sh(env, "libexec/bootc-double/ctl", "set", "incompatible", "true")
+    doc = status(env)
+    booted = doc["status"]["booted"]
+    assert booted["incompatible"] is True and booted["image"] is None and booted["cachedUpdate"] is None
+    assert doc["status"]["type"] is None and doc["spec"]["image"] is None
+    assert st.normalise(doc)["is_bootc"] is False
+
+
+def test_cached_update_has_an_architecture(env):
+    """ImageStatus.architecture is a String (spec.rs): a cachedUpdate never carries null there."""
+    sh(env, "libexec/bootc-double/ctl", "push", "quay.io/x/os:1", "1.1")
+    sh(env, "bin/bootc", "upgrade", "--check")
+    cached = status(env)["status"]["booted"]["cachedUpdate"]
+    assert cached["version"] == "1.1" and cached["architecture"] == "amd64"

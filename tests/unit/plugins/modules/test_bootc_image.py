@@ -24,6 +24,7 @@ from ansible_collections.edgeai.fleet.plugins.module_utils import _bootc_auth, _
 from ansible_collections.edgeai.fleet.plugins.module_utils._runner import CliRunner
 from ansible_collections.edgeai.fleet.plugins.modules import bootc_image
 from ansible_collections.edgeai.fleet.tests.unit.module_helpers import FakeRunCommand, run_module
+from ansible_collections.edgeai.fleet.tests.unit.plugins.module_utils.test__bootc_status import fixture_doc
 
 ROOTFS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "lab", "doubles", "bootc", "rootfs", "usr")
 BOOTC = os.path.abspath(os.path.join(ROOTFS, "bin", "bootc"))
@@ -428,6 +429,83 @@ def test_incompatible_host(double):
     before = double.state_bytes()
     result, failed = run(double, image=V2)
     assert failed and "rpm-ostree reset" in result["msg"] and double.state_bytes() == before
+
+
+def fixture_core(name, version="bootc 1.16.9", check_mode=False, **params):
+    """A BootcImage over a fixed ``bootc status`` document (upstream shape); any verb is answered rc 1.
+
+    Simulated: bootc itself. ``--version`` and ``status`` answer from the fixture; a verb reaching the fake
+    fails the test through ``calls``.
+    """
+    status = json.dumps(fixture_doc(name))
+    fake = FakeRunCommand([((BOOTC, "--version"), (0, version + "\n", "")), ((BOOTC, "status"), (0, status, ""))],
+                          default=(1, "", "error: unexpected verb"))
+    params = dict({"state": "latest", "boot_min_free_mib": 0}, **params)
+    return _bootc_image.BootcImage(CliRunner(fake, BOOTC), params, check_mode=check_mode, euid=0), fake
+
+
+def verbs_run(fake):
+    return [c["argv"][1] for c in fake.calls if c["argv"][1] not in ("--version", "status")]
+
+
+@pytest.mark.parametrize("name, state, slot", [
+    ("v1.16.9-staged-incompatible.json", "latest", "staged"),
+    ("v1.16.9-staged-incompatible.json", "switched", "staged"),
+    ("spec-rfe-ostree-deployment.yaml", "latest", "staged"),
+    ("v1.3.0-incompatible-other-deployments.json", "latest", "booted"),
+], ids=lambda v: ("bootc-dev/bootc:crates/lib/src/fixtures/" + v) if str(v).startswith("spec-") else None)
+def test_incompatible_booted_or_staged_refused_before_bootc(name, state, slot):
+    """bootc cli.rs upgrade: 'Deployment contains local rpm-ostree modifications' when booted or staged is
+    incompatible; bootc_image says so before running anything."""
+    core, fake = fixture_core(name, state=state, image=V2 if state == "switched" else None)
+    with pytest.raises(_bootc_image.FleetError, match="The %s deployment has local rpm-ostree" % slot) as caught:
+        core.run()
+    assert "rpm-ostree reset" in caught.value.msg and caught.value.details["incompatible_deployments"] == [slot]
+    assert verbs_run(fake) == []
+
+
+def test_plain_rpm_ostree_host_can_be_switched_to_an_image():
+    """bootc-dev/bootc fixtures/spec-ostree-to-bootc.yaml: upstream switch works where the booted image is null."""
+    core, fake = fixture_core("spec-ostree-to-bootc.yaml", state="switched", image=V2, check_mode=True)
+    result = core.run()
+    assert result["changed"] is True and verbs_run(fake) == []
+
+
+def test_latest_without_a_tracked_image_is_refused():
+    """Nothing booted from an image and nothing staged: bootc would fail with 'No image source specified'."""
+    core = fixture_core("spec-ostree-to-bootc.yaml")[0]
+    doc = fixture_doc("spec-ostree-to-bootc.yaml")
+    doc["status"]["staged"], doc["spec"]["image"] = None, None
+    facts = _bootc_image.status_mod.normalise(doc)
+    with pytest.raises(_bootc_image.FleetError, match="No image source specified"):
+        core.check_host(facts)
+
+
+def test_composefs_check_mode_predicts_an_upgrade():
+    """composefs (bootc_composefs/status.rs) caches no update and 'upgrade --check' prints no machine-readable
+    verdict: check mode reports the upgrade it cannot rule out, without running any verb."""
+    core, fake = fixture_core("v1.16.9-composefs.json", check_mode=True)
+    result = core.run()
+    assert result["changed"] is True and verbs_run(fake) == []
+    assert any("composefs" in w for w in result["warnings"])
+
+
+TAGGED_DIGEST = "quay.io/example/edge-os:2.0@sha256:" + "ab" * 32
+
+
+@pytest.mark.parametrize("version, refused", [("bootc 1.1.7", True), ("bootc 1.2.0", False), ("bootc 1.16.9", False),
+                                              ("bootc (unknown)", False)],
+                         ids=lambda v: "bootc-dev/bootc:commit-10b66fbc@" + v.split()[-1] if isinstance(v, str) else None)
+def test_tag_and_digest_reference_needs_bootc_1_2(version, refused):
+    """bootc spec.rs test_image_reference_canonicalize (v1.2.0): ``repo:tag@sha256:`` is pulled by digest."""
+    core, fake = fixture_core("v1.16.9-cached-update.json", version=version, state="switched", image=TAGGED_DIGEST,
+                              check_mode=True)
+    if refused:
+        with pytest.raises(_bootc_image.FleetError, match=r"only from 1\.2\.0 on.*image=quay.io/example/edge-os@sha256:"):
+            core.run()
+    else:
+        assert core.run()["changed"] is True
+    assert verbs_run(fake) == []
 
 
 def test_read_only_sysroot(double):

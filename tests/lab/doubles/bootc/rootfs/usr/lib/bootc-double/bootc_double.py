@@ -96,7 +96,10 @@ def _entry(dep, version, incompatible=False):
              "ostree": {"checksum": hashlib.sha256(dep["digest"].encode()).hexdigest(),
                         "deploySerial": dep.get("serial", 0), "stateroot": "default"}}
     cached = dep.get("cached_update")
-    if cached:
+    if incompatible:
+        # status.rs boot_entry_from_deployment: local rpm-ostree changes cannot be shown as an image.
+        entry["image"] = None
+    elif cached:
         entry["cachedUpdate"] = _image_status(dict(dep, **cached), version)
     if version >= (1, 7, 0):
         entry["softRebootCapable"] = False
@@ -112,7 +115,8 @@ def spec_ref(state):
 
 def document(state, booted_only=False):
     version = vtuple(state["version"])
-    ref = spec_ref(state)
+    incompatible = bool(state["booted"]) and state.get("incompatible", False)
+    ref = spec_ref(state) if state["staged"] or not incompatible else None
     spec_image = dict(ref) if ref else None
     if spec_image and spec_image.get("signature") is None:
         spec_image.pop("signature", None)
@@ -121,7 +125,7 @@ def document(state, booted_only=False):
         "booted": _entry(state["booted"], version, state.get("incompatible", False)),
         "rollback": None if booted_only else _entry(state["rollback"], version),
         "rollbackQueued": bool(state["rollback_queued"]),
-        "type": "bootcHost" if state["booted"] else None,
+        "type": "bootcHost" if state["booted"] and not incompatible else None,
     }
     if version >= (1, 14, 0):
         status["usrOverlay"] = None
@@ -241,7 +245,8 @@ def cmd_upgrade(state, args):
         if found["digest"] in (current["digest"], state["booted"]["digest"]):
             current.pop("cached_update", None)
             return "No changes in: %s\n" % ref["image"]
-        current["cached_update"] = {k: found.get(k) for k in ("digest", "version", "timestamp", "architecture")}
+        current["cached_update"] = {k: found.get(k) for k in ("digest", "version", "timestamp")}
+        current["cached_update"]["architecture"] = found.get("architecture", "amd64")
         return "Update available for: %s\n  Version: %s\n  Digest: %s\n" % (
             ref["image"], found.get("version"), found["digest"])
     lock = "download-only" in flags
