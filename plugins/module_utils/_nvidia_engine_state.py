@@ -25,7 +25,8 @@ QUERIES = {
     "podman": ("podman", ["info", "--format", "json"]),
 }
 
-_CONTAINERD_TABLE = r'(?m)^\s*\[plugins\."io\.containerd\.(grpc\.v1\.cri|cri\.v1\.runtime)"\.containerd\.runtimes\.%s\]'
+# containerd 1.x dumps "basic" strings, 2.x 'literal' ones: plugins.'io.containerd.cri.v1.runtime'.
+_CONTAINERD_TABLE = r'(?m)^\s*\[plugins\.(["\'])io\.containerd\.(grpc\.v1\.cri|cri\.v1\.runtime)\1\.containerd\.runtimes\.%s\]'
 
 
 def containerd_active(dump, name, path):
@@ -38,7 +39,7 @@ def containerd_active(dump, name, path):
     rest = dump[match.end():]
     other = re.search(r"(?m)^\s*\[(?!%s[.\]])" % re.escape(match.group(0).strip()[1:-1]), rest)
     table = rest[:other.start()] if other else rest
-    if not re.search(r'(?m)^\s*BinaryName = "%s"' % re.escape(path), table):
+    if not re.search(r'(?m)^\s*BinaryName = (["\'])%s\1' % re.escape(path), table):
         return False, "containerd's runtimes.%s has no BinaryName = \"%s\"" % (name, path)
     return True, "containerd serves runtime %s (%s)" % (name, path)
 
@@ -81,8 +82,11 @@ def podman_active(info_json, name, path):
 CHECKS = {"containerd": containerd_active, "crio": crio_active, "docker": docker_active, "podman": podman_active}
 
 
-def running_state(engine, name, path, find_binary, run):
+def running_state(engine, name, path, find_binary, run, config_path=None):
     """Ask the engine; return ``{"active": True/False/None, "detail": str}``.
+
+    ``config_path``: containerd's main config; without it `config dump` reads the compiled-in
+    /etc/containerd/config.toml, not the file the module edited.
 
     ``find_binary(cli)`` returns the CLI's path or None; ``run(argv)`` returns ``(rc, stdout, stderr)``.
     ``active`` is None when the engine's CLI is not installed (nothing to ask), False when the engine is not
@@ -92,6 +96,8 @@ def running_state(engine, name, path, find_binary, run):
     binary = find_binary(cli)
     if not binary:
         return {"active": None, "detail": "%s is not installed, so the running %s cannot be asked" % (cli, engine)}
+    if engine == "containerd" and config_path:
+        args = ["--config", config_path] + args
     rc, out, err = run([binary] + args)
     if rc != 0:
         # Never stdout: `containerd config dump` prints the registry credentials of the merged config.

@@ -21,7 +21,7 @@ import json
 import os
 import re
 
-from ansible_collections.edgeai.fleet.plugins.module_utils import _toml_lite
+from ansible_collections.edgeai.fleet.plugins.module_utils import _nvidia_oci_hook, _toml_lite
 from ansible_collections.edgeai.fleet.plugins.module_utils._diff import redacted_file_diff, secret_values
 from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError
 from ansible_collections.edgeai.fleet.plugins.module_utils._files import atomic_write, make_backup, read_text
@@ -33,8 +33,14 @@ DEFAULT_PATHS = {
     "podman": ("/etc/containers/containers.conf", "/etc/containers/containers.conf.d"),
 }
 DROP_IN_FILES = {"containerd": "99-nvidia.toml", "crio": "99-nvidia.toml", "podman": "99-nvidia.conf"}
+# The engine reads only drop-ins with this suffix (containerd through our `*.toml` import, podman `*.conf`).
+DROP_IN_SUFFIX = {"containerd": ".toml", "podman": ".conf"}
+# config_source=command: the engine's effective config, as nvidia-ctk reads it (argv after the CLI).
+SOURCE_COMMANDS = {"containerd": ("containerd", ["config", "dump"]), "crio": ("crio", ["status", "config"])}
 CDI_SPEC_DIRS = ["/etc/cdi", "/var/run/cdi"]
 RUNC_TYPE = "io.containerd.runc.v2"
+# Every runc shim (io.containerd.runc.v1 on older nodes): a runtime with one wraps runc as the NVIDIA runtime does.
+RUNC_SHIM = re.compile(r"io\.containerd\.runc\.v[0-9]+")
 # The CRI plugin that holds runtimes, per containerd config version (containerd 2.x: 3, 2.3+: 4).
 CRI_PLUGINS = {2: "io.containerd.grpc.v1.cri", 3: "io.containerd.cri.v1.runtime", 4: "io.containerd.cri.v1.runtime"}
 HEADER = "# Managed by edgeai.fleet.nvidia_runtime; edits here are overwritten on the next run.\n"
@@ -61,6 +67,7 @@ def defaults(params):
     if params["runtime"] == "docker" and params.get("drop_in_dir"):
         raise FleetError("drop_in_dir does not apply to runtime=docker: dockerd reads only daemon.json "
                          "(set config_path instead)", field="drop_in_dir")
+    _drop_in_options(params)
     if not os.path.isabs(params["runtime_path"]):
         raise FleetError("runtime_path must be an absolute path, got %r" % params["runtime_path"], field="runtime_path")
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", params["runtime_name"]) or params["runtime_name"] in ("runc", "crun"):
@@ -68,6 +75,34 @@ def defaults(params):
                          "(those name the low-level runtimes the NVIDIA runtime wraps)" % params["runtime_name"],
                          field="runtime_name")
     return params
+
+
+def _drop_in_options(params):
+    """Validate ``drop_in``/``drop_in_file``/``config_source`` and fill their defaults."""
+    runtime = params["runtime"]
+    params["drop_in"] = params.get("drop_in", True)
+    params["config_source"] = params.get("config_source") or "file"
+    name = params.get("drop_in_file")
+    if runtime == "docker" and name:
+        raise FleetError("drop_in_file does not apply to runtime=docker: dockerd reads only daemon.json",
+                         field="drop_in_file")
+    if runtime == "podman" and not params["drop_in"]:
+        raise FleetError("drop_in=false is not supported for podman: every podman this module supports reads "
+                         "containers.conf.d, and containers.conf would lose its comments", field="drop_in")
+    name = name or DROP_IN_FILES.get(runtime)
+    if name is not None and (not re.fullmatch(r"[A-Za-z0-9_.+-]+", name) or name in (".", "..")
+                             or not name.endswith(DROP_IN_SUFFIX.get(runtime, ""))):
+        raise FleetError("drop_in_file %r must be a plain file name%s (it is written into drop_in_dir)"
+                         % (name, " ending in %s, the only files %s reads there" % (DROP_IN_SUFFIX[runtime], runtime)
+                                  if runtime in DROP_IN_SUFFIX else ""), field="drop_in_file")
+    params["drop_in_file"] = name
+
+
+def low_level_runtimes(default):
+    """nvidia-ctk's GetLowLevelRuntimes (pkg/config/engine/engine.go): the options source candidates are the
+    default runtime unless it is empty or nvidia* (an NVIDIA runtime never wraps itself), then runc, then crun."""
+    valid = isinstance(default, str) and default and not default.startswith("nvidia")
+    return ([default] if valid else []) + ["runc", "crun"]
 
 
 def parse_containerd_major(version_output):
@@ -153,6 +188,13 @@ def _first_runtime(runtimes, names, accept=lambda runtime: True):
 
 # ---- containerd -----------------------------------------------------------------------------
 
+def _runc_shaped(runtime):
+    if not isinstance(runtime, dict):
+        return False
+    shim = runtime.get("runtime_type", "")
+    return shim == "" or (isinstance(shim, str) and RUNC_SHIM.fullmatch(shim) is not None)
+
+
 def _known_version(value):
     return isinstance(value, int) and not isinstance(value, bool) and value in CRI_PLUGINS
 
@@ -180,7 +222,7 @@ def containerd_version(params, main, path, containerd_major):
     return 2 if major is None or major < 2 else 3
 
 
-def containerd_drop_in(params, main, version, path=None):
+def containerd_drop_in(params, main, version, path=None, add_runc=True):
     """The drop-in nvidia-ctk writes: the main config's whole CRI section plus the nvidia runtime.
 
     containerd < 2.1 replaces (does not merge) a plugin's section when an import defines it
@@ -193,13 +235,17 @@ def containerd_drop_in(params, main, version, path=None):
     runtimes = ctrd.setdefault("runtimes", {})
     name = params["runtime_name"]
     runtimes.pop(name, None)
-    # Options come from a runc-shaped runtime: the default one, else runc, else crun (as nvidia-ctk);
-    # a default with another shim type (kata, gVisor) would make the nvidia runtime that shim.
-    source = _first_runtime(runtimes, [ctrd.get("default_runtime_name"), "runc", "crun"],
-                            lambda rt: rt.get("runtime_type", RUNC_TYPE) in ("", RUNC_TYPE))
+    # Options come from the default runtime, else runc, else crun (as nvidia-ctk), but a default with a
+    # shim other than runc's (kata, gVisor) is passed over: it would make the nvidia runtime that shim.
+    default = ctrd.get("default_runtime_name")
+    names = [n for n in low_level_runtimes(default) if n != default or _runc_shaped(runtimes.get(n))]
+    source = _first_runtime(runtimes, names)
     if source is None:
         nvidia = {"runtime_type": RUNC_TYPE, "runtime_root": "", "runtime_engine": "",
                   "privileged_without_host_devices": False}
+        if version >= 3:
+            # Gone from containerd 2.x's runtime config: it logs "Ignoring unknown key" for each at every start.
+            del nvidia["runtime_root"], nvidia["runtime_engine"]
     else:
         nvidia = copy.deepcopy(source)
     nvidia["runtime_type"] = nvidia.get("runtime_type") or RUNC_TYPE
@@ -209,8 +255,9 @@ def containerd_drop_in(params, main, version, path=None):
                          "first, nothing was changed" % (path, _show(options)), path=path)
     options["BinaryName"] = params["runtime_path"]
     runtimes[name] = nvidia
-    # Defining any runtime drops containerd's built-in runc from the merged config: keep it.
-    runtimes.setdefault("runc", {"runtime_type": RUNC_TYPE})
+    if add_runc:
+        # Defining any runtime in a drop-in drops containerd's built-in runc from the merged config: keep it.
+        runtimes.setdefault("runc", {"runtime_type": RUNC_TYPE})
     if params["set_as_default"]:
         ctrd["default_runtime_name"] = name
     elif ctrd.get("default_runtime_name") == name:
@@ -324,24 +371,108 @@ def containerd_main(text, parsed, pattern, version, path, present):
     return edited
 
 
-def plan_containerd(params, read, containerd_major, listdir, file_mode):
+def _effective_config(params, engine_config):
+    """The engine's merged config (config_source=command), parsed: ``(doc, what)``; ``(None, None)`` for file."""
+    if params["config_source"] != "command":
+        return None, None
+    if engine_config is None:
+        raise FleetError("config_source=command needs the engine's CLI; nothing was changed", field="config_source")
+    cli, args = SOURCE_COMMANDS[params["runtime"]]
+    what = "`%s %s`" % (cli, " ".join(args))
+    return _load_toml(engine_config(params["runtime"], params["config_path"]), what), what
+
+
+def _dump_version(params, dump, what):
+    """With config_source=command the drop-in has the effective config's version, as nvidia-ctk writes it:
+    containerd 2.x prints 3 for a version 2 file, and reads each imported file in its own version."""
+    found = dump.get("version")
+    if not _known_version(found):
+        raise FleetError("%s printed `version = %s`; this module handles containerd config versions 2, 3 and 4"
+                         % (what, _show(found)), key="version")
+    requested = params.get("config_version") or "auto"
+    if requested != "auto" and int(requested) != found:
+        raise FleetError("config_version=%s but %s prints `version = %d`; use config_version=auto"
+                         % (requested, what, found), field="config_version")
+    return found
+
+
+def _prune(doc, keys):
+    """Remove the tables along ``keys`` (deepest first) that are left empty."""
+    for depth in range(len(keys), 0, -1):
+        parent = doc
+        for key in keys[:depth - 1]:
+            parent = parent.get(key) if isinstance(parent, dict) else None
+        if isinstance(parent, dict) and parent.get(keys[depth - 1]) == {}:
+            del parent[keys[depth - 1]]
+
+
+def _in_place_text(text, before, after):
+    """The main config re-serialised (comments lost, as with nvidia-ctk), only when its content changes."""
+    if after == before:
+        return text
+    try:
+        return _toml_lite.dumps(after)
+    except _toml_lite.TomlError as exc:
+        raise FleetError("Cannot rewrite the main config in place: %s; use drop_in=true, nothing was changed" % exc)
+
+
+def _remove_runtime(doc, path, section_keys, default_key, name):
+    """``doc`` without runtimes.<name> and a default naming it: what drop_in=false added (nvidia-ctk's cleanup)."""
+    doc = copy.deepcopy(doc)
+    section = _table(doc, path, *section_keys)
+    runtimes = _table(doc, path, *section_keys, "runtimes")
+    runtimes.pop(name, None)
+    if section.get(default_key) == name:
+        del section[default_key]
+    _prune(doc, list(section_keys) + ["runtimes"])
+    return doc
+
+
+def _containerd_section(version):
+    return ("plugins", CRI_PLUGINS[version], "containerd")
+
+
+def plan_containerd(params, read, containerd_major, listdir, file_mode, engine_config=None):
     main_path = params["config_path"]
     drop_dir = params["drop_in_dir"].rstrip("/") or "/"
-    drop_path = os.path.join(drop_dir, DROP_IN_FILES["containerd"])
+    drop_name = params["drop_in_file"]
+    drop_path = os.path.join(drop_dir, drop_name)
     pattern = os.path.join(drop_dir, "*.toml")
     main_text, drop_text = read(main_path), read(drop_path)
     main = _load_toml(main_text, main_path)
+    in_place = not params["drop_in"]
     if params["state"] == "present":
-        version = containerd_version(params, main, main_path, containerd_major)
-        note = "# Carries a copy of the CRI section of %s: containerd < 2.1 replaces a plugin's whole section on import.\n" % main_path
-        drop = containerd_drop_in(params, main, version, main_path)
-        drop_after = _dump_toml(drop, note, main_path)
+        dump, what = _effective_config(params, engine_config)
+        if dump is None:
+            version = containerd_version(params, main, main_path, containerd_major)
+        else:
+            version = _dump_version(params, dump, what)
+            containerd_version(dict(params, config_version="auto"), main, main_path, None)   # refuse a v1 file
+        source, source_name = (main, main_path) if dump is None else (dump, what)
+        drop = containerd_drop_in(params, source, version, source_name, add_runc=not in_place)
+        if in_place:
+            if main.get("version", version) != version:
+                raise FleetError("%s prints `version = %d` but %s has `version = %d`: drop_in=false writes into that "
+                                 "file, so migrate it first (`containerd config migrate`) or use drop_in=true; nothing "
+                                 "was changed" % (what, version, main_path, main["version"]), path=main_path)
+            after = copy.deepcopy(main)
+            after["version"] = version
+            _table(after, main_path, "plugins")
+            after.setdefault("plugins", {})[CRI_PLUGINS[version]] = drop["plugins"][CRI_PLUGINS[version]]
+            return [_change(main_path, main_text, _in_place_text(main_text, main, after),
+                            mode=_drop_in_mode(drop, file_mode(main_path)) if main_text is None else None)], version
+        note = "# Carries a copy of the CRI section of %s: containerd < 2.1 replaces a plugin's whole section on import.\n" % source_name
+        drop_after = _dump_toml(drop, note, source_name)
         drop_mode = _drop_in_mode(drop, file_mode(main_path), file_mode(drop_path))
         main_after = containerd_main(main_text, main, pattern, version, main_path, True)
     else:
         version = main.get("version") if _known_version(main.get("version")) else None
+        if in_place:
+            after = main if version is None else _remove_runtime(main, main_path, _containerd_section(version),
+                                                                 "default_runtime_name", params["runtime_name"])
+            return [_change(main_path, main_text, _in_place_text(main_text, main, after))], version
         drop_after = drop_mode = None
-        others = [f for f in listdir(drop_dir) if f.endswith(".toml") and f != DROP_IN_FILES["containerd"]]
+        others = [f for f in listdir(drop_dir) if f.endswith(".toml") and f != drop_name]
         main_after = main_text if others else containerd_main(main_text, main, pattern, version, main_path, False)
     # The drop-in first: the main config must never import a directory whose file is not written yet.
     return [_change(drop_path, drop_text, drop_after, owned=True, mode=drop_mode),
@@ -365,34 +496,61 @@ def _crio_doc(text, path):
     return doc
 
 
-def plan_crio(params, read, listdir, file_mode):
-    drop_dir = params["drop_in_dir"]
-    drop_path = os.path.join(drop_dir, DROP_IN_FILES["crio"])
-    drop_text = read(drop_path)
-    warnings = []
-    if params["state"] == "absent":
-        return [_change(drop_path, drop_text, None, owned=True)], warnings
-    # CRI-O reads crio.conf, then crio.conf.d/* in lexical order: later files win.
+def _crio_files(params, read, listdir, file_mode, drop_path):
+    """crio.conf, then crio.conf.d/* in lexical order (later files win), merged; and the files' modes."""
     merged = _crio_doc(read(params["config_path"]), params["config_path"])
     modes = [file_mode(params["config_path"]), file_mode(drop_path)]
-    for name in sorted(listdir(drop_dir)):
-        if name != DROP_IN_FILES["crio"]:
-            path = os.path.join(drop_dir, name)
+    for name in sorted(listdir(params["drop_in_dir"])):
+        if name != params["drop_in_file"]:
+            path = os.path.join(params["drop_in_dir"], name)
             _merge(merged, _crio_doc(read(path), path))
             modes.append(file_mode(path))
-    section = _table(merged, drop_dir, "crio", "runtime")
-    runtimes = _table(merged, drop_dir, "crio", "runtime", "runtimes")
-    name = params["runtime_name"]
-    source = _first_runtime(runtimes, [section.get("default_runtime"), "runc", "crun"],
+    return merged, modes
+
+
+def plan_crio(params, read, listdir, file_mode, engine_config=None):
+    main_path = params["config_path"]
+    drop_path = os.path.join(params["drop_in_dir"], params["drop_in_file"])
+    drop_text = read(drop_path)
+    warnings = []
+    name, in_place = params["runtime_name"], not params["drop_in"]
+    section_keys = ("crio", "runtime")
+    if params["state"] == "absent":
+        if in_place:
+            text = read(main_path)
+            main = _crio_doc(text, main_path)
+            after = _remove_runtime(main, main_path, section_keys, "default_runtime", name)
+            return [_change(main_path, text, _in_place_text(text, main, after))], warnings
+        return [_change(drop_path, drop_text, None, owned=True)], warnings
+    dump, what = _effective_config(params, engine_config)
+    if dump is None:
+        merged, modes = _crio_files(params, read, listdir, file_mode, drop_path)
+    else:
+        merged, modes = dump, [file_mode(main_path), file_mode(drop_path)]
+    source_name = what or params["drop_in_dir"]
+    section = _table(merged, source_name, *section_keys)
+    runtimes = _table(merged, source_name, "crio", "runtime", "runtimes")
+    source = _first_runtime(runtimes, low_level_runtimes(section.get("default_runtime")),
                             lambda rt: rt is not runtimes.get(name))
     nvidia = copy.deepcopy(source) if source else {}
     nvidia.update(runtime_path=params["runtime_path"], runtime_type="oci")
+    if params["cdi_enabled"]:
+        warnings.append("cdi_enabled has no setting for CRI-O: CRI-O always resolves CDI devices (as nvidia-ctk says)")
+    if in_place:
+        text = read(main_path)
+        main = _crio_doc(text, main_path)
+        after = copy.deepcopy(main)
+        target = after.setdefault("crio", {}).setdefault("runtime", {})
+        target.setdefault("runtimes", {})[name] = nvidia
+        if params["set_as_default"]:
+            target["default_runtime"] = name
+        elif target.get("default_runtime") == name:
+            del target["default_runtime"]
+        return [_change(main_path, text, _in_place_text(text, main, after))], warnings
     drop = {"crio": {"runtime": {"runtimes": {name: nvidia}}}}
     if params["set_as_default"]:
         drop["crio"]["runtime"]["default_runtime"] = name
-    if params["cdi_enabled"]:
-        warnings.append("cdi_enabled has no setting for CRI-O: CRI-O always resolves CDI devices (as nvidia-ctk says)")
-    return [_change(drop_path, drop_text, _dump_toml(drop, source=params["config_path"]), owned=True,
+    return [_change(drop_path, drop_text, _dump_toml(drop, source=source_name), owned=True,
                     mode=_drop_in_mode(drop, *modes))], warnings
 
 
@@ -464,7 +622,7 @@ def plan_docker(params, read):
 # ---- Podman ---------------------------------------------------------------------------------
 
 def plan_podman(params, read, file_mode):
-    drop_path = os.path.join(params["drop_in_dir"], DROP_IN_FILES["podman"])
+    drop_path = os.path.join(params["drop_in_dir"], params["drop_in_file"])
     drop_text = read(drop_path)
     _load_toml(read(params["config_path"]), params["config_path"])   # podman fails on a corrupt file: so do we
     if params["state"] == "absent":
@@ -506,15 +664,32 @@ def _needed(change, file_mode):
     return change["after"] is not None and change["mode"] is not None and file_mode(change["path"]) != change["mode"]
 
 
-def plan(params, read=read_text, containerd_major=None, listdir=_listdir, file_mode=_mode):
-    """Every file change for ``params`` (defaults filled by ``defaults``): (changes, config_version, warnings)."""
+def plan_oci_hook(params, read):
+    """config_mode=oci-hook: the hook file alone; engines read hooks per container, so no restart."""
+    hook_path, binary = _nvidia_oci_hook.paths(params)
+    after = _nvidia_oci_hook.render(binary) if params["state"] == "present" else None
+    return [_change(hook_path, read(hook_path), after, daemon=False, owned=True)]
+
+
+def plan(params, read=read_text, containerd_major=None, listdir=_listdir, file_mode=_mode, engine_config=None):
+    """Every file change for ``params`` (defaults filled by ``defaults``): (changes, config_version, warnings).
+
+    ``engine_config(runtime, config_path)`` returns the engine's effective config (config_source=command).
+    """
     runtime, version, warnings = params["runtime"], None, []
-    if runtime == "containerd":
-        changes, version = plan_containerd(params, read, containerd_major, listdir, file_mode)
+    if params["config_source"] == "command" and runtime not in SOURCE_COMMANDS:
+        warnings.append("config_source=command is not supported for %s (as nvidia-ctk); using its config file" % runtime)
+        params = dict(params, config_source="file")
+    if params.get("config_mode") == "oci-hook":
+        changes = plan_oci_hook(params, read)
+    elif runtime == "containerd":
+        changes, version = plan_containerd(params, read, containerd_major, listdir, file_mode, engine_config)
     elif runtime == "crio":
-        changes, warnings = plan_crio(params, read, listdir, file_mode)
+        changes, more = plan_crio(params, read, listdir, file_mode, engine_config)
+        warnings += more
     elif runtime == "docker":
-        changes, warnings = plan_docker(params, read)
+        changes, more = plan_docker(params, read)
+        warnings += more
     else:
         changes = plan_podman(params, read, file_mode)
     for change in changes:
@@ -569,7 +744,7 @@ def _secrets(changes):
 
 
 def run(params, check_mode=False, atomic_move=None, containerd_major=None, read=read_text, listdir=_listdir,
-        engine_state=None):
+        engine_state=None, engine_config=None):
     """Plan, then apply unless in check mode; return the module's result.
 
     ``engine_state()``, when given, asks the running engine whether it serves the runtime
@@ -577,7 +752,8 @@ def run(params, check_mode=False, atomic_move=None, containerd_major=None, read=
     changes now, e.g. after a run killed between the write and the restart.
     """
     params = defaults(params)
-    changes, version, warnings = plan(params, read=read, containerd_major=containerd_major, listdir=listdir)
+    changes, version, warnings = plan(params, read=read, containerd_major=containerd_major, listdir=listdir,
+                                      engine_config=engine_config)
     backups = {} if check_mode else apply(changes, backup=params.get("backup", True), atomic_move=atomic_move)
     running = engine_state() if engine_state else None
     secrets = _secrets(changes)

@@ -94,6 +94,47 @@ options:
     description: Keep a timestamped copy of every file before it is changed or removed.
     type: bool
     default: true
+  drop_in:
+    description:
+      - V(false) writes the runtime into O(config_path) itself (C(nvidia-ctk --drop-in-config="")), for engines or
+        distributions that read no drop-in directory. The main config is then re-serialised, so its comments are
+        lost (as with C(nvidia-ctk)); it is rewritten only when its content changes. Not for podman.
+      - V(state=absent) then removes the runtime (and a default naming it) from O(config_path).
+    type: bool
+    default: true
+  drop_in_file:
+    description:
+      - File name of the drop-in in O(drop_in_dir) (C(nvidia-ctk --drop-in-config)). Defaults to C(99-nvidia.toml)
+        (C(99-nvidia.conf) for podman). containerd reads only C(*.toml) there, podman only C(*.conf).
+    type: str
+  config_source:
+    description:
+      - Where the options of the runtime to copy come from. V(file) reads the config files. V(command) asks the
+        engine for its effective config, as C(nvidia-ctk --config-source=command) does
+        (C(containerd --config <config_path> config dump), which merges imports and defaults, or C(crio status config),
+        which needs a running CRI-O). With V(command) the containerd drop-in has the version that C(config dump) prints.
+      - Docker and podman have no such command; V(command) warns and reads the file there (as C(nvidia-ctk)).
+    type: str
+    choices: [file, command]
+    default: file
+  config_mode:
+    description:
+      - V(config-file) registers a runtime in the engine's config. V(oci-hook) writes the NVIDIA runtime hook as an
+        OCI hook file instead (C(nvidia-ctk --config-mode=oci-hook), deprecated upstream in favour of CDI); only CRI-O
+        and podman read OCI hooks directories.
+    type: str
+    choices: [config-file, oci-hook]
+    default: config-file
+  oci_hook_path:
+    description:
+      - The hook file written with O(config_mode=oci-hook). podman reads C(/etc/containers/oci/hooks.d); CRI-O reads
+        the directories of its C(hooks_dir) setting.
+    type: path
+    default: /etc/containers/oci/hooks.d/oci-nvidia-hook.json
+  runtime_hook_path:
+    description: Absolute path of C(nvidia-container-runtime-hook), which the OCI hook runs.
+    type: path
+    default: /usr/bin/nvidia-container-runtime-hook
   check_running:
     description:
       - Also ask the running engine whether it serves the runtime (C(containerd config dump),
@@ -117,6 +158,21 @@ EXAMPLES = r"""
     runtime: docker
     set_as_default: true
     cdi_enabled: true
+
+- name: Copy the runtime options from what containerd really runs with (imports and defaults merged)
+  edgeai.fleet.nvidia_runtime:
+    runtime: containerd
+    config_source: command
+
+- name: Register it in crio.conf itself, for a CRI-O that reads no crio.conf.d
+  edgeai.fleet.nvidia_runtime:
+    runtime: crio
+    drop_in: false
+
+- name: Inject the GPU through the NVIDIA OCI hook (podman, CRI-O)
+  edgeai.fleet.nvidia_runtime:
+    runtime: podman
+    config_mode: oci-hook
 
 - name: Undo the containerd registration
   edgeai.fleet.nvidia_runtime:
@@ -189,6 +245,12 @@ def main():
             podman_named_runtime=dict(type="bool", default=False),
             backup=dict(type="bool", default=True),
             check_running=dict(type="bool", default=False),
+            drop_in=dict(type="bool", default=True),
+            drop_in_file=dict(type="str"),
+            config_source=dict(type="str", default="file", choices=["file", "command"]),
+            config_mode=dict(type="str", default="config-file", choices=["config-file", "oci-hook"]),
+            oci_hook_path=dict(type="path", default="/etc/containers/oci/hooks.d/oci-nvidia-hook.json"),
+            runtime_hook_path=dict(type="path", default="/usr/bin/nvidia-container-runtime-hook"),
         ),
         supports_check_mode=True,
     )
@@ -205,13 +267,25 @@ def main():
             # A wedged engine socket must fail the task, not hang it: same deadline as every other command.
             return CliRunner.for_module(module, argv[0], timeout=ENGINE_TIMEOUT).run(argv[1:], check=False)
         return running_state(params["runtime"], params["runtime_name"], params["runtime_path"],
-                             module.get_bin_path, run)
+                             module.get_bin_path, run, config_path=params["config_path"])
+
+    def engine_config(runtime, config_path):
+        cli, args = _nvidia_runtime.SOURCE_COMMANDS[runtime]
+        binary = module.get_bin_path(cli)
+        if not binary:
+            raise FleetError("config_source=command needs `%s` on the PATH; install it or use config_source=file, "
+                             "nothing was changed" % cli, field="config_source")
+        # The config the module edits, not containerd's compiled-in default path.
+        argv = (["--config", config_path] if runtime == "containerd" else []) + args
+        return CliRunner.for_module(module, binary, timeout=ENGINE_TIMEOUT).run(argv, what="%s %s" % (cli, " ".join(args)))[1]
 
     params = module.params
-    wanted = params["check_running"] and params["state"] == "present"
+    # An OCI hook registers no runtime the engine could report.
+    wanted = params["check_running"] and params["state"] == "present" and params["config_mode"] == "config-file"
     try:
         result = _nvidia_runtime.run(params, check_mode=module.check_mode, atomic_move=module.atomic_move,
-                                     containerd_major=containerd_major, engine_state=engine_state if wanted else None)
+                                     containerd_major=containerd_major, engine_state=engine_state if wanted else None,
+                                     engine_config=engine_config)
     except FleetError as err:
         fail_from_error(module, err)
         return

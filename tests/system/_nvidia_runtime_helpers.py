@@ -9,19 +9,25 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
 
 
-def ansible_module(module_args, check=False, diff=True):
-    """Run edgeai.fleet.nvidia_runtime on localhost through the ansible CLI; return the task result."""
+def ansible_module(module_args, check=False, diff=True, path_first=None):
+    """Run edgeai.fleet.nvidia_runtime on localhost through the ansible CLI; return the task result.
+    ``path_first``: a directory searched before PATH (the module finds engine CLIs there)."""
     # Not the repository's ansible.cfg: its report callback would write the lab's run report.
     env = {k: v for k, v in os.environ.items() if k != "ANSIBLE_CONFIG"}
+    if path_first:
+        env["PATH"] = path_first + os.pathsep + env.get("PATH", "")
     env.update(ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
                ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
     env.setdefault("ANSIBLE_COLLECTIONS_PATH", os.path.join(REPO, ".build", "collections"))
@@ -103,3 +109,54 @@ def unmount_under(path):
         points = [line.split()[1] for line in handle if line.split()[1].startswith(path)]
     for point in sorted(points, key=len, reverse=True):
         subprocess.run(["umount", "-l", point], check=False, capture_output=True)
+
+
+# containerd 2.x for Debian 12 hosts: Debian 12 has 1.6.20 and Debian 13 "trixie" 1.7.24, so it comes from
+# unstable ("sid": 2.1.9 when written), whose binaries need only glibc 2.34 (Debian 12 has 2.36).
+CONTAINERD2_CACHE = "/var/tmp/edgeai-fleet-containerd2"
+CONTAINERD2_SOURCE = "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian unstable main\n"
+
+
+def _containerd_major(binary):
+    try:
+        out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = re.search(r"\sv?(\d+)\.\d+\.\d+", out)
+    return int(match.group(1)) if match else None
+
+
+def containerd2_bin():
+    """A directory holding containerd 2.x and its runc shim, unpacked once from Debian's .deb (cached under
+    /var/tmp: about 10 s the first time, nothing afterwards). apt runs on a private state directory, so the
+    host's package lists and installed packages are never touched; nothing is installed."""
+    bindir = os.path.join(CONTAINERD2_CACHE, "bin")
+    if _containerd_major(os.path.join(bindir, "containerd")) == 2:
+        return bindir
+    os.makedirs(CONTAINERD2_CACHE, exist_ok=True)
+    work = tempfile.mkdtemp(dir=CONTAINERD2_CACHE)
+    try:
+        os.makedirs(os.path.join(work, "lists", "partial"))
+        os.makedirs(os.path.join(work, "cache", "archives", "partial"))
+        with open(os.path.join(work, "sources.list"), "w", encoding="utf-8") as handle:
+            handle.write(CONTAINERD2_SOURCE)
+        apt = ["-o", "Dir::Etc::SourceList=" + os.path.join(work, "sources.list"), "-o", "Dir::Etc::SourceParts=/nonexistent",
+               "-o", "Dir::State::Lists=" + os.path.join(work, "lists"), "-o", "Dir::Cache=" + os.path.join(work, "cache"),
+               "-o", "Debug::NoLocking=1", "-o", "APT::Sandbox::User=root", "-qq"]
+        subprocess.run(["apt-get"] + apt + ["update"], check=True, capture_output=True, timeout=300)
+        subprocess.run(["apt-get"] + apt + ["download", "containerd"], check=True, capture_output=True, timeout=300, cwd=work)
+        deb = [name for name in os.listdir(work) if name.startswith("containerd_") and name.endswith(".deb")][0]
+        subprocess.run(["dpkg-deb", "-x", os.path.join(work, deb), os.path.join(work, "root")], check=True, timeout=120)
+        staged = os.path.join(work, "bin")
+        os.makedirs(staged)
+        for name in ("containerd", "containerd-shim-runc-v2"):
+            shutil.move(os.path.join(work, "root", "usr", "bin", name), staged)
+        major = _containerd_major(os.path.join(staged, "containerd"))
+        if major != 2:
+            raise AssertionError("Debian unstable's containerd is major version %s, not 2: pin another source in "
+                                 "CONTAINERD2_SOURCE" % major)
+        shutil.rmtree(bindir, ignore_errors=True)
+        os.rename(staged, bindir)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return bindir

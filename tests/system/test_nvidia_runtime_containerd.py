@@ -7,8 +7,7 @@
 Real: containerd, its config merging (`config dump`), the CRI plugin answering over gRPC, runc.
 Simulated: nvidia-container-runtime is a shell script that logs its argv and execs runc (no GPU here),
 and the pod sandbox image is a two-megabyte image holding /bin/sleep, built by the test.
-containerd 2.x is not packaged for Debian 12 (`apt-cache policy containerd`: 1.6.20 only), so config
-version 3 is covered by the unit tests only.
+containerd 2.x (config version 3) is in test_nvidia_runtime_containerd2.py.
 """
 
 from __future__ import annotations

@@ -41,6 +41,14 @@ def test_containerd_2_table_name_is_accepted():
     assert es.containerd_active(dump, "nvidia", PATH)[0] is True
 
 
+def test_containerd_2_literal_strings_are_accepted():
+    """containerd 2.1's `config dump` quotes with single quotes (captured from Debian's 2.1.9, issue 15); the
+    regex read only double quotes, so check_running reported a serving containerd 2.x as not restarted."""
+    dump = CONTAINERD_DUMP.replace('"io.containerd.grpc.v1.cri"', "'io.containerd.cri.v1.runtime'").replace(
+        '"/usr/bin/nvidia-container-runtime"', "'/usr/bin/nvidia-container-runtime'")
+    assert "'" in dump and es.containerd_active(dump, "nvidia", PATH)[0] is True
+
+
 def test_containerd_without_the_table_was_not_restarted():
     dump = CONTAINERD_DUMP.replace("runtimes.nvidia", "runtimes.other")
     active, detail = es.containerd_active(dump, "nvidia", PATH)
@@ -104,3 +112,14 @@ def test_a_failed_config_dump_never_echoes_stdout():
     state = es.running_state("containerd", "nvidia", "/usr/bin/nvidia-container-runtime", lambda cli: "/bin/" + cli,
                              lambda argv: (1, dump, ""))
     assert state["active"] is False and "s3cr3t" not in state["detail"]
+
+
+def test_containerd_dump_reads_the_config_the_module_edited():
+    """Without --config, `containerd config dump` reads /etc/containerd/config.toml: check_running with another
+    config_path judged the wrong file (found against a real containerd 2.1, issue 15)."""
+    calls = []
+    es.running_state("containerd", "nvidia", PATH, lambda cli: "/bin/" + cli,
+                     lambda argv: calls.append(argv) or (0, "", ""), config_path="/srv/containerd.toml")
+    es.running_state("containerd", "nvidia", PATH, lambda cli: "/bin/" + cli, lambda argv: calls.append(argv) or (0, "", ""))
+    assert calls == [["/bin/containerd", "--config", "/srv/containerd.toml", "config", "dump"],
+                     ["/bin/containerd", "config", "dump"]]
