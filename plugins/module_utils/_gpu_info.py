@@ -18,12 +18,13 @@ from __future__ import annotations
 import os
 import re
 
-from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError, malformed
+from ansible_collections.edgeai.fleet.plugins.module_utils._errors import SHAPE_ERRORS, malformed
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB
 
 # NVML return codes (nvml.h NVML_ERROR_*), the ones this walk treats specially.
+INVALID_ARGUMENT = 2
 NOT_SUPPORTED = 3
 NO_PERMISSION = 4
 NOT_FOUND = 6
@@ -52,6 +53,10 @@ INTEGRATED_GPU_MARKERS = ("(nvgpu)", "nvidia thor")
 # attribute suffix, as nvidia-smi and go-nvlib print them.
 PROFILE_SUFFIXES = {0x7: "+me", 0x8: "+me", 0xA: "+gfx", 0xB: "+gfx", 0xC: "+gfx", 0x11: "+gfx",
                     0xD: "-me", 0xE: "-me", 0xF: "+me.all", 0x10: "+me.all"}
+# NVML_GPU_INSTANCE_PROFILE_* id -> GPU-instance slices, as go-nvlib's NewMigProfile (pkg/nvlib/device/mig_profile.go)
+# maps them for mig-parted; 0x11 (3_SLICE_GFX) is newer than go-nvlib's switch and named like the other +gfx ids.
+GI_PROFILE_SLICES = {0x0: 1, 0x1: 2, 0x2: 3, 0x3: 4, 0x4: 7, 0x5: 8, 0x6: 6, 0x7: 1, 0x8: 2, 0x9: 1, 0xA: 1, 0xB: 2,
+                     0xC: 4, 0xD: 1, 0xE: 2, 0xF: 1, 0x10: 2, 0x11: 3}
 L4T_RELEASE = re.compile(r"R(\d+)\s*\(release\),\s*REVISION:\s*([0-9][0-9.]*)")
 
 
@@ -154,11 +159,13 @@ class _Walk:
         self.mismatch = mismatch
         self.notes = []
         self.unsupported = []
+        self.failures = 0
 
     def call(self, where, field, func, *args, **kwargs):
         quiet = kwargs.pop("quiet", ())
         function = getattr(self.nvml, func, None)
         if function is None:  # an nvidia-ml-py older than the call
+            self.failures += 1
             self._unsupported(field)
             return None
         try:
@@ -167,6 +174,7 @@ class _Walk:
             code = getattr(exc, "value", None)
             if code in quiet:
                 return None
+            self.failures += 1
             if code in SILENT or (self.mismatch is not None and isinstance(exc, self.mismatch)):
                 self._unsupported(field)
             else:
@@ -176,6 +184,25 @@ class _Walk:
     def _unsupported(self, field):
         if field not in self.unsupported:
             self.unsupported.append(field)
+
+    def read(self, where, field, convert, func, *args):
+        """An NVML call whose answer goes through ``convert``: None when refused or unusable."""
+        return self.value(where, field, convert, self.call(where, field, func, *args))
+
+    def value(self, where, field, convert, *raw):
+        """``convert(*raw)``; None when NVML refused (a None among ``raw``) or handed back what no driver returns.
+
+        Garbage is noted, not raised: one broken field must not cost the other facts. Real pynvml decodes struct
+        strings strictly on attribute access, so even reading a field inside ``convert`` can raise.
+        """
+        if any(item is None for item in raw):
+            return None
+        try:
+            return convert(*raw)
+        except SHAPE_ERRORS as exc:
+            self.notes.append("%s %s: NVML returned an unusable value (%s: %s); the driver and nvidia-ml-py may not "
+                              "match" % (where, field, type(exc).__name__, str(exc)[:80]))
+            return None
 
 
 def collect(nvml, root="/", kernel_release=None):
@@ -210,24 +237,57 @@ _TEGRA_FILES_NOTE = ("; Jetson/Tegra detected from its files: NVML is absent bef
 # NVML's own limits (NVML_MAX_GPUS-ish, 7 MIG slots on today's parts) with room to spare: a count past
 # them is a broken driver/library pairing, and looping 10**30 times would hang the play.
 MAX_COUNT = 1024
+UINT32 = 0xFFFFFFFF
+MAX_BYTES = 1 << 50  # 1 PiB: far above any GPU's or vGPU's memory, far below what a garbage 64-bit field holds
+MAX_TEXT = 256  # NVML's string buffers are at most 96 bytes
+
+
+def _uint(value, maximum):
+    """An NVML unsigned field: an int (not a bool) that the C type and the hardware allow."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
+        raise ValueError("%r is not an integer from 0 to %d" % (value, maximum))
+    return value
+
+
+def _str(value):
+    text = _text(value)
+    if not isinstance(text, str) or len(text) > MAX_TEXT:
+        raise ValueError("%r is not a string of at most %d characters" % (value, MAX_TEXT))
+    return text
+
+
+def _hex32(value):
+    """A PCI id as the mig-parted ``device-filter`` spells it (``0x20B010DE``)."""
+    return "0x%08X" % _uint(value, UINT32)
+
+
+def _small(value):
+    return _uint(value, MAX_COUNT)
+
+
+def _id32(value):
+    return _uint(value, UINT32)
+
+
+def _mib(value):
+    return _uint(value, MAX_BYTES) // MIB
 
 
 def _count(walk, where, field, func, *args):
-    count = walk.call(where, field, func, *args)
-    if count is None:
-        return 0
-    if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_COUNT:
-        raise FleetError("NVML reported %s %s = %r, which no driver reports; the driver and nvidia-ml-py may not "
-                         "match (compare nvidia-smi)" % (where, field, count), field=field)
-    return count
+    return walk.read(where, field, _small, func, *args) or 0
+
+
+def _cuda_version(value):
+    value = _uint(value, 10 ** 6)
+    return "%d.%d" % (value // 1000, (value % 1000) // 10)
 
 
 @malformed("NVML's answers", fix="The driver and nvidia-ml-py may not match; compare with nvidia-smi")
 def _fill(walk, facts, root):
-    facts["driver_version"] = _text(walk.call("system", "driver_version", "nvmlSystemGetDriverVersion"))
-    cuda = walk.call("system", "cuda_driver_version", "nvmlSystemGetCudaDriverVersion")
-    facts["cuda_driver_version"] = None if cuda is None else "%d.%d" % (cuda // 1000, (cuda % 1000) // 10)
-    facts["nvml_version"] = _text(walk.call("system", "nvml_version", "nvmlSystemGetNVMLVersion"))
+    facts["driver_version"] = walk.read("system", "driver_version", _str, "nvmlSystemGetDriverVersion")
+    facts["cuda_driver_version"] = walk.read("system", "cuda_driver_version", _cuda_version,
+                                             "nvmlSystemGetCudaDriverVersion")
+    facts["nvml_version"] = walk.read("system", "nvml_version", _str, "nvmlSystemGetNVMLVersion")
     count = _count(walk, "system", "device count", "nvmlDeviceGetCount")
     for index in range(count):
         handle = walk.call("GPU %d" % index, "handle", "nvmlDeviceGetHandleByIndex", index)
@@ -264,39 +324,139 @@ def _memory(walk, where, handle):
     return walk.call(where, "memory", "nvmlDeviceGetMemoryInfo", handle)
 
 
+def _pci(info):
+    return _str(info.busId), _hex32(info.pciDeviceId), _hex32(info.pciSubSystemId)
+
+
+def _memory_bytes(info):
+    return _uint(info.total, MAX_BYTES), _uint(info.used, MAX_BYTES)
+
+
+def _capability(value):
+    major, minor = value
+    return "%d.%d" % (_uint(major, 99), _uint(minor, 99))
+
+
+def _mig_mode(value):
+    current, pending = value
+    return {"current": bool(_uint(current, 1)), "pending": bool(_uint(pending, 1))}
+
+
 def _gpu(walk, index, handle):
     where = "GPU %d" % index
 
-    def call(field, func, *args, **kwargs):
-        return walk.call(where, field, func, handle, *args, **kwargs)
+    def read(field, convert, func):
+        return walk.read(where, field, convert, func, handle)
 
-    pci = call("pci", "nvmlDeviceGetPciInfo")
-    memory = _memory(walk, where, handle)
-    capability = call("compute_capability", "nvmlDeviceGetCudaComputeCapability")
-    persistence = call("persistence_mode", "nvmlDeviceGetPersistenceMode")
-    compute_mode = call("compute_mode", "nvmlDeviceGetComputeMode")
-    mig = call("mig_mode", "nvmlDeviceGetMigMode")
-    virtualization = call("virtualization_mode", "nvmlDeviceGetVirtualizationMode")
-    processes = call("processes", "nvmlDeviceGetComputeRunningProcesses")
+    bus_id, device_id, subsystem_id = read("pci", _pci, "nvmlDeviceGetPciInfo") or (None, None, None)
+    total, used = walk.value(where, "memory", _memory_bytes, _memory(walk, where, handle)) or (None, None)
+    capability = read("compute_capability", _capability, "nvmlDeviceGetCudaComputeCapability")
+    persistence = read("persistence_mode", lambda v: bool(_uint(v, 1)), "nvmlDeviceGetPersistenceMode")
+    compute_mode = read("compute_mode", COMPUTE_MODES.__getitem__, "nvmlDeviceGetComputeMode")
+    mig = read("mig_mode", _mig_mode, "nvmlDeviceGetMigMode")
     gpu = {
         "index": index,
-        "name": _text(call("name", "nvmlDeviceGetName")),
-        "uuid": _text(call("uuid", "nvmlDeviceGetUUID")),
-        "pci_bus_id": _text(pci.busId) if pci is not None else None,
-        "pci_device_id": "0x%08X" % pci.pciDeviceId if pci is not None else None,
-        "memory_total_mib": memory.total // MIB if memory is not None else None,
-        "memory_used_mib": memory.used // MIB if memory is not None else None,
-        "compute_capability": "%d.%d" % tuple(capability) if capability is not None else None,
-        "persistence_mode": bool(persistence) if persistence is not None else None,
-        "compute_mode": COMPUTE_MODES.get(compute_mode),
-        "mig_mode": {"current": bool(mig[0]), "pending": bool(mig[1])} if mig is not None else {"current": None, "pending": None},
+        "name": read("name", _str, "nvmlDeviceGetName"),
+        "uuid": read("uuid", _str, "nvmlDeviceGetUUID"),
+        "pci_bus_id": bus_id,
+        "pci_device_id": device_id,
+        "pci_subsystem_id": subsystem_id,
+        "memory_total_mib": total // MIB if total is not None else None,
+        "memory_used_mib": used // MIB if used is not None else None,
+        "compute_capability": capability,
+        "persistence_mode": persistence,
+        "compute_mode": compute_mode,
+        "mig_mode": mig or {"current": None, "pending": None},
         "mig_devices": [],
-        "virtualization_mode": VIRTUALIZATION_MODES.get(virtualization),
-        "processes": len(processes) if processes is not None else None,
+        # Asked whatever the MIG mode, as go-nvlib does: mig-parted validates a layout before it enables MIG.
+        "mig_profiles": _mig_profiles(walk, where, handle, total) if mig else None,
+        "virtualization_mode": read("virtualization_mode", VIRTUALIZATION_MODES.__getitem__,
+                                    "nvmlDeviceGetVirtualizationMode"),
+        "vgpu_types": _vgpu_types(walk, where, handle),
+        "processes": read("processes", len, "nvmlDeviceGetComputeRunningProcesses"),
     }
     if gpu["mig_mode"]["current"]:
-        gpu["mig_devices"] = _mig_devices(walk, where, handle, memory.total if memory is not None else None)
+        gpu["mig_devices"] = _mig_devices(walk, where, handle, total)
     return gpu
+
+
+def _gi_profile(info, slices, profile_id, total_bytes):
+    memory_mib = _uint(info.memorySizeMB, total_bytes // MIB)
+    return {
+        "name": mig_profile_name(slices, slices, memory_mib, total_bytes, profile_id),
+        "profile_id": profile_id,
+        "slices": slices,
+        "memory_mib": memory_mib,
+        "instance_count": _small(info.instanceCount),
+    }
+
+
+def _mig_profiles(walk, where, handle, total_bytes):
+    """The GPU-instance profiles NVML lists for the board, or None when NVML lists none.
+
+    As go-nvlib's ``VisitMigProfiles``: every ``NVML_GPU_INSTANCE_PROFILE_*`` id, NotSupported or InvalidArgument
+    meaning the board has no such profile. Names are computed as go-nvlib computes them, because mig-parted matches
+    a config's profile names against those, not against NVML's own ``name`` field (which older drivers lack).
+    """
+    if not total_bytes:
+        return None  # go-nvlib cannot name a profile without the GPU's memory either
+    profiles = []
+    for profile_id, slices in sorted(GI_PROFILE_SLICES.items()):
+        failures = walk.failures
+        info = walk.call(where, "mig_profiles", "nvmlDeviceGetGpuInstanceProfileInfo", handle, profile_id,
+                         quiet=(NOT_SUPPORTED, INVALID_ARGUMENT))
+        if walk.failures != failures:
+            return None  # an old driver or no permission: one note, not eighteen
+        profile = walk.value(where, "mig_profiles", _gi_profile, info, slices, profile_id, total_bytes)
+        if profile is not None:
+            profiles.append(profile)
+    return profiles or None
+
+
+def _id_list(ids):
+    if len(ids) > MAX_COUNT:
+        raise ValueError("%d ids, more than %d" % (len(ids), MAX_COUNT))
+    return [_id32(type_id) for type_id in ids]
+
+
+def _vgpu_name(raw):
+    """go-nvlib ``parseMdevTypeName``: the last word of "NVIDIA A100-4C" or "GRID V100-8Q", as vgpu-device-manager
+    compares it with a config's type names."""
+    name = _str(raw).strip().split(" ")[-1]
+    if not name:
+        raise ValueError("empty vGPU type name %r" % (raw,))
+    return name
+
+
+def _vgpu_types(walk, where, handle):
+    """The vGPU types the host driver supports on this GPU: None where NVML has no vGPU support (not a vGPU host)."""
+    field = "vgpu_types"
+    ids = walk.value(where, field, _id_list, walk.call(where, field, "nvmlDeviceGetSupportedVgpus", handle,
+                                                       quiet=(NOT_SUPPORTED, FUNCTION_NOT_FOUND)))
+    if ids is None:
+        return None
+    types = []
+    for type_id in ids:
+        at = "%s vGPU type %d" % (where, type_id)
+        name = walk.read(at, field, _vgpu_name, "nvmlVgpuTypeGetName", type_id)
+        if name is not None:
+            types.append({
+                "name": name,
+                "type_id": type_id,
+                "class": walk.read(at, field, _str, "nvmlVgpuTypeGetClass", type_id),
+                "framebuffer_mib": walk.read(at, field, _mib, "nvmlVgpuTypeGetFramebufferSize", type_id),
+                "max_instances": walk.read(at, field, _small, "nvmlVgpuTypeGetMaxInstances", handle, type_id),
+            })
+    return types
+
+
+def _profile_id(info):
+    return _uint(info.profileId, UINT32)
+
+
+def _mig_name(attributes, total_bytes, gi_profile):
+    return mig_profile_name(_uint(attributes.gpuInstanceSliceCount, 8), _uint(attributes.computeInstanceSliceCount, 8),
+                            _uint(attributes.memorySizeMB, MAX_BYTES // MIB), total_bytes, gi_profile)
 
 
 def _mig_devices(walk, where, parent, parent_total_bytes):
@@ -307,26 +467,20 @@ def _mig_devices(walk, where, parent, parent_total_bytes):
                            quiet=(NOT_FOUND,))
         if handle is None:
             continue
-        mig_where = "%s MIG %d" % (where, slot)
-        memory = walk.call(mig_where, "memory", "nvmlDeviceGetMemoryInfo", handle)
-        attributes = walk.call(mig_where, "attributes", "nvmlDeviceGetAttributes", handle)
-        gi_id = walk.call(mig_where, "gpu_instance_id", "nvmlDeviceGetGpuInstanceId", handle)
-        ci_id = walk.call(mig_where, "compute_instance_id", "nvmlDeviceGetComputeInstanceId", handle)
-        profile = None
-        if attributes is not None:
-            gi_profile = None
-            if gi_id is not None:
-                instance = walk.call(mig_where, "gpu_instance", "nvmlDeviceGetGpuInstanceById", parent, gi_id)
-                info = walk.call(mig_where, "gpu_instance", "nvmlGpuInstanceGetInfo", instance) if instance is not None else None
-                gi_profile = info.profileId if info is not None else None
-            profile = mig_profile_name(attributes.gpuInstanceSliceCount, attributes.computeInstanceSliceCount,
-                                       attributes.memorySizeMB, parent_total_bytes, gi_profile)
+        at = "%s MIG %d" % (where, slot)
+        attributes = walk.call(at, "attributes", "nvmlDeviceGetAttributes", handle)
+        gi_id = walk.read(at, "gpu_instance_id", _id32, "nvmlDeviceGetGpuInstanceId", handle)
+        gi_profile = None
+        if attributes is not None and gi_id is not None:
+            instance = walk.call(at, "gpu_instance", "nvmlDeviceGetGpuInstanceById", parent, gi_id)
+            if instance is not None:
+                gi_profile = walk.read(at, "gpu_instance", _profile_id, "nvmlGpuInstanceGetInfo", instance)
         devices.append({
             "index": slot,
-            "profile": profile,
-            "uuid": _text(walk.call(mig_where, "uuid", "nvmlDeviceGetUUID", handle)),
-            "memory_total_mib": memory.total // MIB if memory is not None else None,
+            "profile": walk.value(at, "attributes", _mig_name, attributes, parent_total_bytes or 0, gi_profile or 0),
+            "uuid": walk.read(at, "uuid", _str, "nvmlDeviceGetUUID", handle),
+            "memory_total_mib": walk.read(at, "memory", lambda m: _mib(m.total), "nvmlDeviceGetMemoryInfo", handle),
             "gpu_instance_id": gi_id,
-            "compute_instance_id": ci_id,
+            "compute_instance_id": walk.read(at, "compute_instance_id", _id32, "nvmlDeviceGetComputeInstanceId", handle),
         })
     return devices

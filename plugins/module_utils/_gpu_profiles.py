@@ -5,9 +5,13 @@
 # This module_utils is PRIVATE to the edgeai.fleet collection. It may change or be
 # removed without notice, even in a patch release. Do not import it from elsewhere.
 
-"""MIG profile tables per GPU model, and the named layouts built from them.
+"""MIG profile tables per GPU, and the named layouts built from them.
 
-Source: NVIDIA MIG User Guide, "Supported MIG Profiles" (A30, A100 40/80 GB, H100 80/94/96 GB,
+A GPU's table comes, in this order, from what NVML lists for the board (``gpu_info``'s ``mig_profiles``), from
+the tables generated out of mig-parted's published default config by PCI device id (``_gpu_mig_boards``), and
+only for facts without a PCI id (gathered before gpu_info reported one) from the product name below.
+
+Source of the name-keyed tables: NVIDIA MIG User Guide, "Supported MIG Profiles" (A30, A100 40/80 GB, H100 80/94/96 GB,
 H200 141 GB, B200 180 GB) and the profile names mig-parted accepts (``types.MigConfig``).
 Each profile is ``(compute slices, memory slices, max instances)``. ``+me`` variants carry the
 media engines and exist once per GPU. Placement (which slices an instance may start on) is not
@@ -20,6 +24,10 @@ from __future__ import annotations
 import re
 
 from ansible_collections.edgeai.fleet.plugins.module_utils._errors import malformed
+from ansible_collections.edgeai.fleet.plugins.module_utils._gpu_mig_boards import BOARDS
+
+# PCI device id (upper-case hex, mig-parted's device-filter spelling) -> generated board
+BOARD_BY_ID = dict((device, label) for label, board in BOARDS.items() for device in board["ids"])
 
 
 def _seven_slice(small, medium, large, full):
@@ -71,13 +79,43 @@ def family_of(name):
     return match.group(1).upper()
 
 
+def _from_nvml(gpu):
+    """The table NVML reported for this board: ``mig_profiles`` [{name, slices, memory_mib, instance_count}]."""
+    listed = [p for p in gpu.get("mig_profiles") or [] if p.get("name") and p.get("slices")]
+    if not listed:
+        return None
+    full = max(listed, key=lambda p: (p["slices"], p.get("memory_mib") or 0))
+    compute = full["slices"]
+    memory = 8 if compute == 7 else compute
+    table = {}
+    for item in listed:
+        name = item["name"][4:] if item["name"].startswith("MIG ") else item["name"]
+        share = (item.get("memory_mib") or 0) / float(full.get("memory_mib") or 1)
+        table[name] = (item["slices"], max(1, int(round(share * memory))), item.get("instance_count") or 0)
+    return (gpu.get("name") or "GPU", int(round((full.get("memory_mib") or 0) / 1024.0))), compute, memory, table
+
+
+def _from_board(gpu):
+    text = str(gpu.get("pci_device_id") or "")
+    label = BOARD_BY_ID.get("0x" + text[2:].upper() if text.lower().startswith("0x") else text.upper())
+    if label is None:
+        return None
+    board = BOARDS[label]
+    return (label, board["total_gb"]), board["compute"], board["memory"], dict(board["profiles"])
+
+
 @malformed("a GPU fact (edgeai_gpu.gpus[])", fix="Re-gather facts with edgeai.fleet.gpu_info")
 def table_for(gpu):
     """``(key, compute_slices, memory_slices, profiles)`` for a gpu fact, or None if unknown.
 
-    The family comes from the name; the table from the nominal size closest to the
-    reported memory (NVML reports a little less than the nominal GiB).
+    NVML's own list first, then mig-parted's boards by PCI device id; a fact without a PCI id falls
+    back to the family from the name and the nominal size closest to the reported memory.
     """
+    table = _from_nvml(gpu)
+    if table is not None:
+        return table
+    if gpu.get("pci_device_id"):
+        return _from_board(gpu)
     family = family_of(gpu.get("name"))
     if family is None:
         return None
@@ -91,7 +129,7 @@ def table_for(gpu):
 
 
 def known_models():
-    return sorted("%s %dGB" % key for key in TABLES)
+    return sorted(BOARDS)
 
 
 def _smallest(profiles, g):
@@ -108,9 +146,11 @@ def named_layout(layout, table):
     mix (two smallest 1g, one 2g, one 3g; A30: two 1g and one 2g); ``all-enabled``: MIG on,
     no instances. Returns None when the GPU does not offer the profile.
     """
-    _key, compute, _memory, profiles = table
+    key, compute, _memory, profiles = table
     if layout == "all-enabled":
         return {}
+    if layout == "all-balanced" and key[0] in BOARDS:
+        return dict(BOARDS[key[0]]["balanced"])
     if layout == "all-balanced":
         if compute == 4:
             return {_smallest(profiles, 1): 2, _smallest(profiles, 2): 1}
@@ -125,7 +165,7 @@ def named_layout(layout, table):
 def check_layout(devices, table):
     """Why ``devices`` ({profile: count}) cannot be created on a GPU with ``table``, or None."""
     key, compute, memory, profiles = table
-    model = "%s %dGB" % key
+    model = key[0] if key[0] in BOARDS else "%s %dGB" % key  # generated board labels carry their size
     for profile, count in sorted(devices.items()):
         if profile not in profiles:
             return "profile %s is not offered by %s (it offers %s)" % (profile, model, ", ".join(sorted(profiles)))

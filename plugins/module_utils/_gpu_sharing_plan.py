@@ -22,13 +22,15 @@ import json
 import re
 
 from ansible_collections.edgeai.fleet.plugins.module_utils import _gpu_profiles as profiles
+from ansible_collections.edgeai.fleet.plugins.module_utils._gpu_mig import mig_layout_errors, mig_parted_errors, pci_id, planned_mig_states
+from ansible_collections.edgeai.fleet.plugins.module_utils._gpu_vgpu import vgpu_errors, vgpu_plan
 from ansible_collections.edgeai.fleet.plugins.module_utils import _gpu_sharing_validate as validate
 from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError, malformed
 
 STRATEGIES = ("none", "time-slicing", "mps", "mig", "vgpu")
+MPS_ROOT = "/run/nvidia/mps"  # the device-plugin chart's mps.root
 MPS_MIN_CC = (7, 0)  # Volta MPS: per-client address spaces and the thread/memory limits used here
 _MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mib|mi|m|gib|gi|g|gb|mb)?\s*$", re.IGNORECASE)
-_VGPU_TYPE = re.compile(r"^([A-Za-z0-9]+)-[A-Za-z0-9]+(-[A-Za-z0-9]+)*$")
 
 
 def parse_memory_mib(value):
@@ -129,6 +131,9 @@ def replicas_for(policy, gpus, mig_on):
 def render_device_plugin(strategy, replicas, policy, mig_strategy):
     """The device-plugin config document, in the key order of NVIDIA's README examples."""
     flags = {"migStrategy": mig_strategy}
+    if strategy == "mps":
+        # Without it the plugin exits ("using MPS requires --mps-root") unless the deployment sets MPS_ROOT.
+        flags["mpsRoot"] = policy.get("mps_root") or MPS_ROOT
     flags.update(policy.get("flags") or {})
     doc = {"version": "v1", "flags": flags}
     if strategy in ("time-slicing", "mps"):
@@ -234,26 +239,6 @@ def mig_plan(policy, gpus, strategy_rule):
     return layout, entries
 
 
-def pci_id(value):
-    """mig-parted's device-filter spelling of a PCI device id: ``0x20B010DE``."""
-    text = str(value or "")
-    return "0x" + text[2:].upper() if text.lower().startswith("0x") else text.upper()
-
-
-def planned_mig_states(entries, gpus):
-    """[(index, enabled, {profile: n})] after applying ``entries`` (later entries win, like mig-parted)."""
-    state = {g.get("index"): (False, {}) for g in gpus}
-    for entry in entries:
-        filters = entry.get("device-filter")
-        filters = [filters] if isinstance(filters, str) else filters or []
-        for gpu in gpus:
-            selected = entry.get("devices") == "all" or gpu.get("index") in (entry.get("devices") or [])
-            matches = not filters or pci_id(gpu.get("pci_device_id")) in [pci_id(f) for f in filters]
-            if selected and matches:
-                state[gpu.get("index")] = (bool(entry.get("mig-enabled")), dict(entry.get("mig-devices") or {}))
-    return [(index, on, devices) for index, (on, devices) in sorted(state.items(), key=lambda kv: str(kv[0]))]
-
-
 def current_mig_states(gpus):
     states = []
     for gpu in gpus:
@@ -270,64 +255,92 @@ def default_mig_strategy(states):
     return "mixed" if validate.single_strategy_error(states) else "single"
 
 
-def vgpu_plan(policy, gpus):
-    """``(config_name, document)`` for vgpu-device-manager: every GPU gets ``vgpu_count`` x ``vgpu_type``."""
-    vtype, count = policy.get("vgpu_type"), policy.get("vgpu_count")
-    match = _VGPU_TYPE.match(vtype or "")
-    if not match:
-        raise FleetError("vgpu_type: %r is not a vGPU type name such as T4-1Q or A100-1-5C" % (vtype,))
-    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-        raise FleetError("vgpu_count: the number of %s vGPUs per GPU is required (a positive integer, see "
-                         "nvidia-smi vgpu -s on the host)" % vtype)
-    model = match.group(1).upper()
-    for gpu in gpus:
-        if not re.search(r"\b%s\b" % re.escape(model), (gpu.get("name") or "").upper()):
-            raise FleetError("vgpu_type: %s is a %s type but GPU %s is %s" % (vtype, model, gpu.get("index"), gpu.get("name")))
-        if gpu.get("virtualization_mode") != "host_vgpu":
-            raise FleetError("vgpu_type: GPU %s runs in virtualization mode %s; vGPU types are created on a vGPU host "
-                             "(host_vgpu)" % (gpu.get("index"), gpu.get("virtualization_mode")))
-    return vtype, {"version": "v1", "vgpu-configs": {vtype: [{"devices": "all", "vgpu-devices": {vtype: count}}]}}
+def mps_limits(gpus, replicas, doc):
+    """What the MPS control daemon sets per client, like upstream: total/replicas MiB and 100/replicas %.
 
-
-def mps_limits(gpus, replicas):
-    """What the MPS control daemon sets per client, like upstream: total/replicas MiB and 100/replicas %."""
+    ``pipe_directory`` is where the plugin's daemon puts its pipes for the shared resource
+    (cmd/mps-control-daemon/mps/root.go: ``<mpsRoot>/<resource>/pipe``); the host-mode daemon uses the same path.
+    """
+    root = doc["flags"].get("mpsRoot") or MPS_ROOT
+    shared = _shared(doc)[1].get("nvidia.com/gpu", ("nvidia.com/gpu", replicas))[0]
     return {
+        "root": root,
+        "pipe_directory": "%s/%s/pipe" % (root.rstrip("/"), shared),
         "active_thread_percentage": 100 // replicas,
         "pinned_memory_limits": [{"index": g.get("index"), "uuid": g.get("uuid"),
                                   "limit_mib": (g.get("memory_total_mib") or 0) // replicas} for g in gpus],
     }
 
 
-def expected_node(strategy, replicas, doc, gpus, mig_states):
-    """What the node should advertise once the plugin and GFD run the new config.
+def device_map(mig_strategy, mig_states):
+    """Devices per resource before sharing, as the plugin builds them (internal/rm/device_map.go).
 
-    A vGPU host hands its GPUs to VMs (the sandbox device plugin advertises vGPU types), so nothing is expected here.
+    ``none`` advertises every GPU whole, MIG or not; ``single`` advertises MIG devices as nvidia.com/gpu;
+    ``mixed`` advertises each MIG profile under its own resource and MIG-disabled GPUs as nvidia.com/gpu.
     """
-    if strategy == "vgpu":
-        return {"capacity": {}, "labels": {}}
-    mig_strategy = doc["flags"]["migStrategy"]
-    capacity, labels = {}, {}
-    if mig_strategy == "none" or not any(on for _i, on, _d in mig_states):
-        res = "nvidia.com/gpu"
-        if strategy in ("time-slicing", "mps"):
-            sharing = doc["sharing"]["mps" if strategy == "mps" else "timeSlicing"]
-            if sharing.get("renameByDefault"):
-                res = "nvidia.com/gpu.shared"
-            labels = {"nvidia.com/gpu.sharing-strategy": strategy, "nvidia.com/gpu.replicas": str(replicas)}
-            if strategy == "mps":
-                labels["nvidia.com/mps.capable"] = "true"
+    counts = {}
+    for _index, on, devices in mig_states:
+        if on and mig_strategy != "none":
+            for profile, count in sorted(devices.items()):
+                name = "nvidia.com/gpu" if mig_strategy == "single" else validate.mixed_resource_name(profile)
+                counts[name] = counts.get(name, 0) + count
         else:
-            labels = {"nvidia.com/gpu.sharing-strategy": "none"}
-        capacity[res] = str(len(gpus) * (replicas if strategy in ("time-slicing", "mps") else 1))
-    else:
-        labels = {"nvidia.com/mig.strategy": mig_strategy}
-        for _index, on, devices in mig_states:
-            if not on:
-                continue
-            for profile, count in devices.items():
-                res = "nvidia.com/gpu" if mig_strategy == "single" else "nvidia.com/mig-%s" % profile
-                capacity[res] = str(int(capacity.get(res, "0")) + count)
-    return {"capacity": capacity, "labels": labels}
+            counts["nvidia.com/gpu"] = counts.get("nvidia.com/gpu", 0) + 1
+    return {name: count for name, count in counts.items() if count}
+
+
+def _shared(doc):
+    """``{resource: (advertised name, replicas)}`` of the sharing block the plugin uses (replicas.go, config.go)."""
+    strategy, block = validate.sharing_block(doc)
+    if block is None:
+        return strategy, {}
+    shared = {}
+    for res in block["resources"]:
+        name = validate.full_resource_name(res["name"])
+        shared[name] = (name + ".shared" if block.get("renameByDefault") else name, int(res["replicas"]))
+    return strategy, shared
+
+
+def expected_node(doc, mig_states):
+    """What the node should advertise once the plugin and GFD run ``doc``, and the shared resources that match nothing.
+
+    Capacity follows updateDeviceMapWithReplicas: a shared resource present on the node is advertised
+    count x replicas under its name (``<name>.shared`` with renameByDefault); a shared resource the node
+    does not have is skipped. Labels are the GFD labels (internal/lm/mig-strategy.go, resource.go) this
+    collection waits for; GFD adds more.
+    """
+    mig_strategy = doc["flags"]["migStrategy"]
+    strategy, shared = _shared(doc)
+    base = device_map(mig_strategy, mig_states)
+    capacity = {}
+    for name, count in sorted(base.items()):
+        advertised, replicas = shared.get(name, (name, 1))
+        capacity[advertised] = str(int(capacity.get(advertised, "0")) + count * replicas)
+    labels = _gfd_labels(strategy, shared, base, mig_strategy, mig_states)
+    return ({"capacity": capacity, "labels": labels,
+             "fail_requests_greater_than_one": validate.fail_requests_greater_than_one(doc)},
+            sorted(set(shared) - set(base)))
+
+
+def _gfd_labels(strategy, shared, base, mig_strategy, mig_states):
+    """Sharing labels GFD sets: a resource it shares gets ``.sharing-strategy`` and ``.replicas``.
+
+    nvidia.com/gpu is labelled from whole GPUs when there are any, from the MIG devices under single; when
+    every GPU has MIG on otherwise, GFD labels it without sharing (replicas 0) whatever the plugin advertises.
+    """
+    labels = {}
+    for name in sorted(set(shared) & set(base)):
+        labels.update({name + ".sharing-strategy": strategy, name + ".replicas": str(shared[name][1])})
+    whole = any(not on for _i, on, _d in mig_states) or mig_strategy == "single"
+    if mig_states and not whole:
+        labels.update({"nvidia.com/gpu.sharing-strategy": "none", "nvidia.com/gpu.replicas": "0"})
+    elif mig_states and "nvidia.com/gpu" not in shared:
+        labels["nvidia.com/gpu.sharing-strategy"] = "none"
+    if mig_strategy != "none":
+        labels["nvidia.com/mig.strategy"] = mig_strategy
+    if strategy == "mps" and not any(on for _i, on, _d in mig_states):
+        labels["nvidia.com/mps.capable"] = "true"
+    return labels
 
 
 def rollout_decision(desired_key, desired_text, current_data, current_label):
@@ -403,12 +416,14 @@ def _plan(policy, facts):
     if raw is not None:
         errors = validate.device_plugin_errors(raw) + validate.gpu_errors(raw, gpus)
         _raise(errors)
-        strategy, rule, reason = validate.strategy_of(raw), "explicit", "device-plugin config given by policy"
-        doc = dict(raw, version=raw.get("version", "v1"), flags=dict(raw.get("flags") or {}))
-        doc["flags"].setdefault("migStrategy", "none")
-        block = (doc.get("sharing") or {}).get("mps" if strategy == "mps" else "timeSlicing") or {}
-        replicas = max([r.get("replicas", 1) for r in block.get("resources", [])] or [1])
-        return _finish(strategy, rule, reason, replicas, [], doc, gpus, current_mig_states(gpus), policy, None, None)
+        doc, states = validate.normalize(raw), current_mig_states(gpus)
+        if doc["flags"]["migStrategy"] == "single":
+            why = validate.single_strategy_error(states)
+            _raise(["flags.migStrategy: " + why] if why else [])
+        strategy, block = validate.sharing_block(doc)
+        replicas = max(r["replicas"] for r in block["resources"]) if block else None
+        return _finish(strategy, "explicit", "device-plugin config given by policy", replicas, [], doc, gpus, states, policy,
+                       None, None)
     strategy, rule, reason = choose_strategy(policy, facts)
     errors = _policy_errors(policy, strategy) + _facts_errors(facts, strategy)
     _raise(errors, strategy=strategy)
@@ -417,15 +432,15 @@ def _plan(policy, facts):
     if strategy == "mig":
         mig_name, entries = mig_plan(policy, gpus, rule)
         mig_doc = {"version": "v1", "mig-configs": {}}
-        errors += validate.mig_layout_errors(entries, gpus)
+        errors += mig_layout_errors(entries, gpus)
         # Content-addressed like the ConfigMap key: mig-manager also reacts to label changes only.
         mig_name = "%s-%s" % (mig_name, content_hash(entries)[:8])
         mig_doc["mig-configs"][mig_name] = entries
-        errors += validate.mig_parted_errors(mig_doc)
+        errors += mig_parted_errors(mig_doc)
         states = planned_mig_states(entries, gpus)
     elif strategy == "vgpu":
         vgpu_name, vgpu_doc = vgpu_plan(policy, gpus)
-        errors += validate.vgpu_errors(vgpu_doc)
+        errors += vgpu_errors(vgpu_doc)
     mig_strategy = policy.get("mig_strategy") or default_mig_strategy(states)
     if mig_strategy == "single":
         why = validate.single_strategy_error(states)
@@ -441,6 +456,7 @@ def _plan(policy, facts):
     doc = render_device_plugin(strategy, replicas, policy, mig_strategy)
     errors += validate.device_plugin_errors(doc) + validate.gpu_errors(doc, gpus)
     _raise(errors, strategy=strategy)
+    doc = validate.normalize(doc)  # null policy flags are unset to the plugin; render them as such
     mig = {"name": mig_name, "config": mig_doc} if mig_doc else None
     vgpu = {"name": vgpu_name, "config": vgpu_doc} if vgpu_doc else None
     return _finish(strategy, rule, reason, replicas, per_gpu, doc, gpus, states, policy, mig, vgpu)
@@ -451,6 +467,14 @@ def _finish(strategy, rule, reason, replicas, per_gpu, doc, gpus, states, policy
     block = (doc.get("sharing") or {}).get("mps")
     if isinstance(block, dict) and block.get("failRequestsGreaterThanOne") is False:
         warnings.append("failRequestsGreaterThanOne: false under mps is honoured only by device plugin v0.20.0 and later")
+    if strategy == "mps" and not doc["flags"].get("mpsRoot"):
+        warnings.append("flags.mpsRoot: unset; the plugin exits at start-up unless its deployment sets --mps-root "
+                        "or MPS_ROOT (the Helm chart and the GPU Operator do)")
+    expected, unmatched = expected_node(doc, states) if strategy != "vgpu" else (
+        {"capacity": {}, "labels": {}, "fail_requests_greater_than_one": None}, [])
+    for name in unmatched:
+        warnings.append("sharing: %s matches no device under this node's MIG state (migStrategy %s), so the plugin "
+                        "skips it and shares nothing under that name" % (name, doc["flags"]["migStrategy"]))
     text = render_yaml(doc) + "\n"
     key = config_key(strategy, replicas, doc)
     result = {
@@ -466,8 +490,9 @@ def _finish(strategy, rule, reason, replicas, per_gpu, doc, gpus, states, policy
         "mig_parted_config_yaml": render_yaml(mig["config"]) + "\n" if mig else None,
         "vgpu": vgpu,
         "vgpu_config_yaml": render_yaml(vgpu["config"]) + "\n" if vgpu else None,
-        "mps": mps_limits(gpus, replicas) if strategy == "mps" else None,
-        "expected": expected_node(strategy, replicas, doc, gpus, states),
+        "mps": mps_limits(gpus, replicas, doc) if strategy == "mps" else None,
+        # A vGPU host hands its GPUs to VMs (the sandbox device plugin advertises vGPU types): nothing to expect here.
+        "expected": expected,
         "warnings": warnings,
     }
     if policy.get("current_config_data") is not None or policy.get("current_node_key") is not None:

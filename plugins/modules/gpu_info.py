@@ -11,9 +11,14 @@ module: gpu_info
 short_description: NVIDIA GPU facts through NVML, with Jetson/Tegra detection
 version_added: 0.1.0
 description:
-  - Reads the NVIDIA driver, CUDA driver and NVML versions and, per GPU, its name, UUID, PCI bus and
-    device id, memory, compute capability, persistence, compute, MIG and virtualization modes, MIG
+  - Reads the NVIDIA driver, CUDA driver and NVML versions and, per GPU, its name, UUID, PCI bus, device
+    and subsystem ids, memory, compute capability, persistence, compute, MIG and virtualization modes, MIG
     devices and the number of running compute processes, through NVML (C(nvidia-ml-py)).
+  - Reports what the GPU itself supports, for M(edgeai.fleet.gpu_sharing_config) to check layouts against
+    the hardware rather than against tables - the GPU-instance (MIG) profiles the board offers and, on a vGPU
+    host, the vGPU types its driver supports.
+  - A value NVML hands back that no driver returns (wrong type, out of range, undecodable text) is V(null) and
+    named in RV(ansible_facts.edgeai_gpu.reason), never a failure.
   - A value NVML refuses on a given GPU (not supported, no permission, a driver too old for the call)
     is V(null), never a failure; when data is partial RV(ansible_facts.edgeai_gpu.reason) says why.
   - Detects Jetson/Tegra boards from C(/etc/nv_tegra_release), C(/sys/devices/soc0/family), the device
@@ -112,12 +117,21 @@ ansible_facts:
           description:
             - One entry per GPU. Each value is V(null) when NVML refuses it on that GPU.
             - C(index), C(name), C(uuid), C(pci_bus_id) (text, C(00000000:07:00.0)), C(pci_device_id)
-              (C(0x20B010DE), the mig-parted C(device-filter) encoding), C(memory_total_mib), C(memory_used_mib),
+              (C(0x20B010DE), the mig-parted C(device-filter) encoding), C(pci_subsystem_id) (C(0x134F10DE), the
+              optional second part of a C(device-filter)), C(memory_total_mib), C(memory_used_mib),
               C(compute_capability) (C(8.0)), C(persistence_mode) (bool), C(compute_mode) (V(default),
               V(exclusive_process), V(prohibited), V(exclusive_thread)), C(mig_mode) (C({current, pending}),
               each bool or V(null)), C(mig_devices) (list of C({index, profile, uuid, memory_total_mib,
               gpu_instance_id, compute_instance_id})), C(virtualization_mode) (V(none), V(passthrough), V(vgpu),
               V(host_vgpu), V(host_vsga)) and C(processes) (running compute processes).
+            - C(mig_profiles) on MIG-capable GPUs, whatever the MIG mode, else V(null) - the GPU-instance profiles
+              NVML lists for the board (C(nvmlDeviceGetGpuInstanceProfileInfo) for every
+              C(NVML_GPU_INSTANCE_PROFILE_*) id; a profile the board lacks is left out), each
+              C({name, profile_id, slices, memory_mib, instance_count}); C(name) is spelled as mig-parted spells it
+              (C(1g.10gb), C(1g.10gb+me), C(1g.24gb+gfx), C(1g.24gb-me), C(1g.24gb+me.all)).
+            - C(vgpu_types) on a vGPU host, else V(null) - the vGPU types the driver supports on the GPU
+              (C(nvmlDeviceGetSupportedVgpus)), each C({name, type_id, class, framebuffer_mib, max_instances}); C(name)
+              is the type as vgpu-device-manager configs spell it (C(A100-4C), from NVML's C(NVIDIA A100-4C)).
           type: list
           elements: dict
           sample:
@@ -126,6 +140,7 @@ ansible_facts:
               uuid: GPU-5bf3a1e2-8c1d-4f6a-9e27-0d3c4b5a6f71
               pci_bus_id: "00000000:07:00.0"
               pci_device_id: "0x20B010DE"
+              pci_subsystem_id: "0x134F10DE"
               memory_total_mib: 40960
               memory_used_mib: 0
               compute_capability: "8.0"
@@ -135,7 +150,11 @@ ansible_facts:
               mig_devices:
                 - {index: 0, profile: 1g.5gb, uuid: MIG-11111111-2222-3333-4444-555555555555, memory_total_mib: 4864,
                    gpu_instance_id: 7, compute_instance_id: 0}
+              mig_profiles:
+                - {name: 1g.5gb, profile_id: 0, slices: 1, memory_mib: 4864, instance_count: 7}
+                - {name: 7g.40gb, profile_id: 4, slices: 7, memory_mib: 40192, instance_count: 1}
               virtualization_mode: none
+              vgpu_types: null
               processes: 0
         tegra:
           description: On Jetson/Tegra, C({model, l4t_release}) (either may be V(null)); otherwise V(null).

@@ -90,6 +90,13 @@ options:
   flags:
     description: Extra device-plugin C(flags) (for example C(plugin.deviceListStrategy)), validated against the v1 schema.
     type: dict
+  mps_root:
+    description:
+      - For V(mps), the C(flags.mpsRoot) rendered into the device-plugin config, under which the MPS daemon keeps
+        C(<resource>/pipe) and C(shm). Without it the plugin exits at start-up unless its deployment sets C(MPS_ROOT).
+      - The default is the device-plugin Helm chart's C(mps.root); host mode puts its daemon's pipes at the same path.
+    type: str
+    default: /run/nvidia/mps
   config:
     description: A complete device-plugin config to validate and key instead of rendering one from the policy.
     type: dict
@@ -186,15 +193,24 @@ vgpu_config_yaml:
   returned: success
   type: str
 mps:
-  description: Per-client limits the MPS control daemon sets (total memory / replicas, 100 / replicas), for O(strategy=mps).
+  description:
+    - Per-client limits the MPS control daemon sets (total memory / replicas, 100 / replicas), for O(strategy=mps).
+    - C(root) is the rendered C(flags.mpsRoot); C(pipe_directory) is C(<root>/<shared resource>/pipe), where the daemon's
+      pipes are, in Kubernetes and in host mode alike.
   returned: success
   type: dict
-  sample: {active_thread_percentage: 25, pinned_memory_limits: [{index: 0, uuid: GPU-0, limit_mib: 10240}]}
+  sample: {root: /run/nvidia/mps, pipe_directory: /run/nvidia/mps/nvidia.com/gpu/pipe, active_thread_percentage: 25,
+           pinned_memory_limits: [{index: 0, uuid: GPU-0, limit_mib: 10240}]}
 expected:
-  description: Node capacity and GPU feature discovery labels to wait for once applied.
+  description:
+    - Node capacity and GPU feature discovery labels to wait for once applied, computed the way the device plugin builds
+      its device map (MIG strategy, replicas, C(<name>.shared) with C(renameByDefault); a shared resource the node lacks is skipped).
+    - C(fail_requests_greater_than_one) is what the plugin enforces for a container asking for more than one shared
+      device (unset means false for time-slicing, true for MPS), null without sharing.
   returned: success
   type: dict
-  sample: {capacity: {nvidia.com/gpu: "8"}, labels: {nvidia.com/gpu.sharing-strategy: mps, nvidia.com/gpu.replicas: "4"}}
+  sample: {capacity: {nvidia.com/gpu: "8"}, labels: {nvidia.com/gpu.sharing-strategy: mps, nvidia.com/gpu.replicas: "4"},
+           fail_requests_greater_than_one: true}
 rollout:
   description:
     - Kubernetes decision for this node when O(current_config_data) or O(current_node_key) is given - C(write_key),
@@ -230,6 +246,7 @@ def main():
             latency_sensitive=dict(type="bool", default=False),
             resource_name=dict(type="str", default="nvidia.com/gpu"),
             flags=dict(type="dict"),
+            mps_root=dict(type="str", default="/run/nvidia/mps"),
             config=dict(type="dict"),
             current_config_data=dict(type="dict"),
             current_node_key=dict(type="str", no_log=False),

@@ -5,6 +5,8 @@
 what is real: systemd running the unit, its directories, and the helper script the role installed."""
 from __future__ import annotations
 
+# The device plugin's layout, <mpsRoot>/<resource>/pipe, with the chart's mpsRoot (the module's default).
+PIPE = "/run/nvidia/mps/nvidia.com/gpu/pipe"
 UUIDS = ("GPU-11111111-1111-1111-1111-111111111111", "GPU-22222222-2222-2222-2222-222222222222")
 
 
@@ -30,12 +32,12 @@ def test_original_modes_recorded_for_restore(host):
 
 def test_daemon_uses_the_pipe_and_per_client_limits(host):
     calls = _calls(host)
-    assert "nvidia-cuda-mps-control -d (pipe=/run/nvidia-mps)" in calls
+    assert "nvidia-cuda-mps-control -d (pipe=%s)" % PIPE in calls
     # memory_per_replica 10GiB on 40 GiB GPUs: 4 clients, 25 % of the threads and 10240 MiB pinned each.
-    assert "nvidia-cuda-mps-control set_default_active_thread_percentage 25 (pipe=/run/nvidia-mps)" in calls
+    assert "nvidia-cuda-mps-control set_default_active_thread_percentage 25 (pipe=%s)" % PIPE in calls
     for index in (0, 1):
-        assert "nvidia-cuda-mps-control set_default_device_pinned_mem_limit %d 10240M (pipe=/run/nvidia-mps)" % index in calls
-    assert host.file("/run/nvidia-mps/control").exists
+        assert "nvidia-cuda-mps-control set_default_device_pinned_mem_limit %d 10240M (pipe=%s)" % (index, PIPE) in calls
+    assert host.file(PIPE + "/control").exists
     assert host.file("/var/log/nvidia-mps").is_directory
 
 

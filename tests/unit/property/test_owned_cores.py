@@ -19,7 +19,7 @@ import os
 from hypothesis import given, strategies as st
 
 from ansible_collections.edgeai.fleet.plugins.module_utils import _bootc_ref, _bootc_status, _gpu_info, _gpu_profiles
-from ansible_collections.edgeai.fleet.plugins.module_utils import _gpu_sharing_plan, _gpu_sharing_validate
+from ansible_collections.edgeai.fleet.plugins.module_utils import _gpu_mig, _gpu_sharing_plan, _gpu_sharing_validate, _gpu_vgpu
 from ansible_collections.edgeai.fleet.plugins.module_utils import _kserve_v2, _model_gates, _model_images
 from ansible_collections.edgeai.fleet.plugins.module_utils import _model_samples, _model_tensorrt, _nvidia_cdi
 from ansible_collections.edgeai.fleet.plugins.module_utils._runner import CliRunner, parse_json
@@ -81,12 +81,11 @@ def test_gpu_sharing_plan(facts_, policy):
 
 @given(JUNK, JUNK)
 def test_gpu_sharing_validate(doc, gpus):
-    for check in (_gpu_sharing_validate.device_plugin_errors, _gpu_sharing_validate.mig_parted_errors,
-                  _gpu_sharing_validate.vgpu_errors):
+    for check in (_gpu_sharing_validate.device_plugin_errors, _gpu_mig.mig_parted_errors, _gpu_vgpu.vgpu_errors):
         result = only_fleet_error(check, doc)
         assert result is None or isinstance(result, list)
     only_fleet_error(_gpu_sharing_validate.gpu_errors, doc, gpus)
-    only_fleet_error(_gpu_sharing_validate.mig_layout_errors, doc, gpus)
+    only_fleet_error(_gpu_mig.mig_layout_errors, doc, gpus)
 
 
 @given(st.sampled_from(SHARING_FACTS[:2]).flatmap(lambda d: mutated(d["gpus"][0], times=2)), JUNK)

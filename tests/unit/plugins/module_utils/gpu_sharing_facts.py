@@ -11,13 +11,16 @@ from __future__ import annotations
 
 
 def gpu(index=0, name="NVIDIA A100-SXM4-40GB", memory=40960, cc="8.0", mig=False, mig_devices=None,
-        pci="0x20B010DE", virt="none"):
+        pci="0x20B010DE", virt="none", subsystem=None, mig_profiles=None, vgpu_types=None):
+    """``subsystem``, ``mig_profiles`` and ``vgpu_types`` default to None: what gpu_info reports where NVML does
+    not answer (and what facts gathered before it reported them lack), so planning falls back to its tables."""
     return {
         "index": index, "name": name, "uuid": "GPU-%04d-%s" % (index, (name or "none")[-4:]), "pci_bus_id": "00000000:%02X:00.0" % (7 + index),
         "pci_device_id": pci, "memory_total_mib": memory, "memory_used_mib": 0, "compute_capability": cc,
         "persistence_mode": True, "compute_mode": "default",
         "mig_mode": mig if isinstance(mig, dict) else ({"current": mig, "pending": mig} if mig is not None else {"current": None, "pending": None}),
         "mig_devices": mig_devices or [], "virtualization_mode": virt, "processes": 0,
+        "pci_subsystem_id": subsystem, "mig_profiles": mig_profiles, "vgpu_types": vgpu_types,
     }
 
 

@@ -72,15 +72,20 @@ def test_time_slicing_renders_the_gpu_operator_example_exactly():
     result = p.plan({"strategy": "time-slicing", "replicas": 4}, TWO_A100)
     assert result["device_plugin_config_yaml"] == TIME_SLICING_YAML
     assert result["expected"] == {"capacity": {"nvidia.com/gpu": "8"},
-                                  "labels": {"nvidia.com/gpu.sharing-strategy": "time-slicing", "nvidia.com/gpu.replicas": "4"}}
+                                  "labels": {"nvidia.com/gpu.sharing-strategy": "time-slicing", "nvidia.com/gpu.replicas": "4"},
+                                  "fail_requests_greater_than_one": False}
 
 
 def test_mps_renders_readme_shape_with_limits():
     result = p.plan({"strategy": "mps", "replicas": 4, "rename_by_default": True}, TWO_A100)
     assert result["device_plugin_config"]["sharing"] == {
         "mps": {"renameByDefault": True, "resources": [{"name": "nvidia.com/gpu", "replicas": 4}]}}
-    assert result["mps"] == {"active_thread_percentage": 25, "pinned_memory_limits": [
-        {"index": 0, "uuid": A100_40["uuid"], "limit_mib": 10240}, {"index": 1, "uuid": "GPU-b", "limit_mib": 10240}]}
+    assert result["device_plugin_config"]["flags"] == {"migStrategy": "none", "mpsRoot": "/run/nvidia/mps"}
+    # root.go PipeDir: <mpsRoot>/<advertised resource>/pipe, the resource renamed by renameByDefault.
+    assert result["mps"] == {
+        "root": "/run/nvidia/mps", "pipe_directory": "/run/nvidia/mps/nvidia.com/gpu.shared/pipe",
+        "active_thread_percentage": 25, "pinned_memory_limits": [
+            {"index": 0, "uuid": A100_40["uuid"], "limit_mib": 10240}, {"index": 1, "uuid": "GPU-b", "limit_mib": 10240}]}
     assert result["expected"]["capacity"] == {"nvidia.com/gpu.shared": "8"}
     assert result["expected"]["labels"]["nvidia.com/mps.capable"] == "true"
 
@@ -185,6 +190,79 @@ def test_every_problem_is_reported_at_once():
     assert [e.split(":")[0] for e in caught.value.details["errors"]] == ["replicas", "mig_strategy"]
 
 
+def test_mps_root_is_rendered_and_can_be_moved():
+    result = p.plan({"strategy": "mps", "replicas": 4, "mps_root": "/var/run/mps"}, facts(A100_40))
+    assert result["device_plugin_config"]["flags"]["mpsRoot"] == "/var/run/mps"
+    assert result["mps"]["pipe_directory"] == "/var/run/mps/nvidia.com/gpu/pipe"
+    assert "mpsRoot: /var/run/mps" in result["device_plugin_config_yaml"]
+    assert "mpsRoot" not in p.plan({"strategy": "time-slicing", "replicas": 4}, facts(A100_40))["device_plugin_config"]["flags"]
+
+
+def test_raw_mps_config_without_mps_root_warns():
+    result = p.plan({"config": {"sharing": {"mps": {"resources": [{"name": "gpu", "replicas": 2}]}}}}, facts(A100_40))
+    assert any(w.startswith("flags.mpsRoot: unset") for w in result["warnings"])
+
+
+def test_raw_config_is_read_as_the_plugin_reads_it():
+    """version "", migStrategy null and replicas 2.0 mean v1, none and 2 to the plugin; the key and YAML say so."""
+    doc = {"version": "", "flags": {"migStrategy": None, "gfd": {"sleepInterval": 5}},
+           "imex": {"channelIDs": None}, "sharing": {"timeSlicing": {"resources": [{"name": "gpu", "replicas": 2.0}]}}}
+    result = p.plan({"config": doc}, facts(A100_40))
+    assert result["config_key"].startswith("time-slicing-2-")
+    assert result["device_plugin_config"]["version"] == "v1"
+    assert result["device_plugin_config"]["flags"] == {"migStrategy": "none", "gfd": {"sleepInterval": 5}}
+    assert result["device_plugin_config"]["sharing"]["timeSlicing"]["resources"] == [{"name": "gpu", "replicas": 2}]
+    assert result["expected"]["capacity"] == {"nvidia.com/gpu": "2"}
+
+
+MIG_1G = gpu(mig=True, mig_devices=[mig_device("1g.5gb", 4864, i) for i in range(7)])
+MIG_MIXED_PROFILES = gpu(index=1, mig=True, mig_devices=[mig_device("3g.20gb", 19968, 0), mig_device("1g.5gb", 4864, 1)])
+MIG_EMPTY = gpu(index=1, mig=True, mig_devices=[])
+
+
+@pytest.mark.parametrize("gpus,rule", [
+    ([MIG_1G, dict(A100_40, index=1)], "same MIG mode"),
+    ([MIG_1G, MIG_MIXED_PROFILES], "one MIG profile"),
+    ([MIG_EMPTY], "without MIG devices"),
+], ids=["mig-on-and-off", "mixed-profiles", "mig-on-without-devices"])
+def test_raw_config_single_is_refused_where_the_plugin_refuses_it(gpus, rule):
+    """internal/rm/device_map.go: single needs one MIG mode, one MIG device type and devices on every MIG GPU."""
+    with pytest.raises(FleetError) as caught:
+        p.plan({"config": {"flags": {"migStrategy": "single"}}}, facts(*gpus))
+    assert caught.value.details["errors"][0].startswith("flags.migStrategy: single")
+    assert rule in caught.value.details["errors"][0]
+
+
+def _raw(mig_strategy, sharing, *gpus):
+    return p.plan({"config": {"flags": {"migStrategy": mig_strategy}, "sharing": sharing}}, facts(*gpus))
+
+
+TS_GPU_4 = {"timeSlicing": {"resources": [{"name": "nvidia.com/gpu", "replicas": 4}]}}
+TS_1G_3 = {"timeSlicing": {"resources": [{"name": "nvidia.com/mig-1g.5gb", "replicas": 3}]}}
+
+
+# Capacity with MIG on and off, single and mixed, is in upstream/test_k8s_device_plugin_plan.py.
+
+
+def test_sharing_a_mig_resource_the_node_lacks_warns_and_shares_nothing():
+    result = _raw("none", TS_1G_3, A100_40)
+    assert result["strategy"] == "time-slicing"
+    assert result["expected"]["labels"] == {"nvidia.com/gpu.sharing-strategy": "none"}
+    assert any("nvidia.com/mig-1g.5gb matches no device" in w for w in result["warnings"])
+
+
+def test_mixed_labels_name_the_shared_profile():
+    labels = _raw("mixed", TS_1G_3, MIG_1G)["expected"]["labels"]
+    # GFD labels the MIG-enabled GPU itself as an unshared nvidia.com/gpu with replicas 0 (internal/lm/mig-strategy.go).
+    assert labels == {"nvidia.com/mig-1g.5gb.sharing-strategy": "time-slicing", "nvidia.com/mig-1g.5gb.replicas": "3",
+                      "nvidia.com/gpu.sharing-strategy": "none", "nvidia.com/gpu.replicas": "0",
+                      "nvidia.com/mig.strategy": "mixed"}
+
+
+def test_mixed_resource_name_replaces_plus():
+    assert p.validate.mixed_resource_name("1g.10gb+me") == "nvidia.com/mig-1g.10gb.me"
+
+
 def test_raw_config_is_validated_and_keyed():
     doc = {"version": "v1", "sharing": {"mps": {"renameByDefault": True, "resources": [{"name": "nvidia.com/gpu", "replicas": 10}]}}}
     result = p.plan({"config": doc}, facts(A100_40))
@@ -198,10 +276,13 @@ def test_mig_layouts_render_mig_parted_format():
     name = result["mig"]["name"]
     assert re.match(r"^all-1g\.10gb-[0-9a-f]{8}$", name)
     assert result["mig"]["config"] == {"version": "v1", "mig-configs": {name: [
-        {"device-filter": ["0x20B210DE"], "devices": "all", "mig-enabled": True, "mig-devices": {"1g.10gb": 7}},
-        {"device-filter": ["0x233010DE"], "devices": "all", "mig-enabled": True, "mig-devices": {"1g.10gb": 7}}]}}
-    assert result["mig_parted_config_yaml"].splitlines()[3] == '  - device-filter: ["0x20B210DE"]'
-    assert result["expected"] == {"capacity": {"nvidia.com/gpu": "14"}, "labels": {"nvidia.com/mig.strategy": "single"}}
+        # one entry for both boards, as mig-parted's own config-default.yaml groups them
+        {"device-filter": ["0x20B210DE", "0x233010DE"], "devices": "all", "mig-enabled": True,
+         "mig-devices": {"1g.10gb": 7}}]}}
+    assert result["mig_parted_config_yaml"].splitlines()[3] == '  - device-filter: ["0x20B210DE", "0x233010DE"]'
+    # GFD labels the MIG devices that single advertises as nvidia.com/gpu, unshared here (internal/lm/mig-strategy.go).
+    assert result["expected"] == {"capacity": {"nvidia.com/gpu": "14"}, "fail_requests_greater_than_one": None,
+                                  "labels": {"nvidia.com/mig.strategy": "single", "nvidia.com/gpu.sharing-strategy": "none"}}
 
 
 def test_mig_disabled_returns_to_whole_gpus():
@@ -222,7 +303,7 @@ def test_vgpu_renders_vgpu_device_manager_format():
     assert result["vgpu"] == {"name": "T4-1Q", "config": {"version": "v1", "vgpu-configs": {
         "T4-1Q": [{"devices": "all", "vgpu-devices": {"T4-1Q": 16}}]}}}
     assert yaml.safe_load(result["vgpu_config_yaml"]) == result["vgpu"]["config"]
-    assert result["expected"] == {"capacity": {}, "labels": {}}
+    assert result["expected"] == {"capacity": {}, "labels": {}, "fail_requests_greater_than_one": None}
 
 
 def test_mps_fail_requests_false_warns_about_plugin_version():
@@ -265,12 +346,13 @@ def test_plan_adds_rollout_when_the_cluster_state_is_given():
     ("NVIDIA H800", 81559, ("H800", 80)), ("NVIDIA B200", 183359, ("B200", 180)), ("NVIDIA A30", 24576, ("A30", 24)),
 ])
 def test_profile_table_per_model(name, memory, key):
-    assert profiles.table_for(gpu(name=name, memory=memory))[0] == key
+    """Facts without a PCI id (hand-written, offline planning) fall back to the product name."""
+    assert profiles.table_for(gpu(name=name, memory=memory, pci=None))[0] == key
 
 
 @pytest.mark.parametrize("name", ["Tesla T4", "NVIDIA GeForce RTX 4090", "Orin (nvgpu)", None])
 def test_no_profile_table_for_non_mig_models(name):
-    assert profiles.table_for(gpu(name=name)) is None
+    assert profiles.table_for(gpu(name=name, pci=None)) is None
 
 
 @pytest.mark.parametrize("layout,gpu_fact,devices", [
@@ -289,3 +371,10 @@ def test_mig_devices_memory_bounds_replicas():
     mig = gpu(mig=True, mig_devices=[mig_device("3g.20gb", 19968, 0), mig_device("3g.20gb", 19968, 1)])
     result = p.plan({"strategy": "time-slicing", "memory_per_replica": "9GiB"}, facts(mig))
     assert result["replicas"] == 2 and result["device_plugin_config"]["flags"]["migStrategy"] == "single"
+
+
+def test_null_policy_flags_are_unset_not_rendered():
+    result = p.plan({"strategy": "time-slicing", "replicas": 2, "flags": {"migStrategy": None, "gfd": {"oneshot": None}}},
+                    facts(A100_40))
+    assert result["device_plugin_config"]["flags"] == {"migStrategy": "none", "gfd": {}}
+    assert result["expected"]["capacity"] == {"nvidia.com/gpu": "2"}

@@ -4,9 +4,13 @@
 """One case per validation rule, plus NVIDIA's documented valid examples (shared/reference/gpu.md §1.2, §3)."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from ansible_collections.edgeai.fleet.plugins.module_utils import _gpu_mig as mig
 from ansible_collections.edgeai.fleet.plugins.module_utils import _gpu_sharing_validate as v
+from ansible_collections.edgeai.fleet.plugins.module_utils import _gpu_vgpu as vgpu
 from ansible_collections.edgeai.fleet.tests.unit.plugins.module_utils.gpu_sharing_facts import (
     A100_40, A100_MIG, H100, T4, V100, gpu)
 
@@ -28,10 +32,25 @@ NVIDIA_VALID = {
     "no-version-means-v1": {"sharing": {"timeSlicing": TS}},
     "mixed-mig-time-slicing": {"version": "v1", "flags": {"migStrategy": "mixed"},
                                "sharing": {"timeSlicing": {"resources": [{"name": "nvidia.com/mig-1g.5gb", "replicas": 2}]}}},
-    "device-list-comma": {"version": "v1", "flags": {"plugin": {"deviceListStrategy": "envvar,cdi-cri"}}},
     "device-list-list": {"version": "v1", "flags": {"plugin": {"deviceListStrategy": ["cdi-annotations", "volume-mounts"]}}},
     "imex": {"version": "v1", "imex": {"channelIDs": [0], "required": True}},
 }
+
+
+# Accepted by the plugin with no effect or with a plain meaning; refusing them had no upstream reason.
+NVIDIA_VALID.update({
+    "flags-null": {"version": "v1", "flags": None},
+    "mig-strategy-null": {"flags": {"migStrategy": None, "plugin": None, "gfd": None}},
+    "imex-channel-ids-null": {"imex": {"channelIDs": None}},
+    "sleep-interval-number": {"flags": {"gfd": {"sleepInterval": 5}}},
+    "sleep-interval-go-duration": {"flags": {"gfd": {"sleepInterval": "1h2m3.5s"}}},
+    "sleep-interval-infinite": {"flags": {"gfd": {"sleepInterval": "infinite"}}},
+    "version-empty": {"version": "", "sharing": {"timeSlicing": TS}},
+    "replicas-float-without-fraction": {"sharing": {"timeSlicing": {"resources": [{"name": "gpu", "replicas": 2.0}]}}},
+    "devices-all": {"sharing": {"timeSlicing": {"resources": [{"name": "gpu", "replicas": 2, "devices": "all"}]}}},
+    "rename-by-default-null": {"sharing": {"timeSlicing": dict(TS, renameByDefault=None, failRequestsGreaterThanOne=None)}},
+    "mps-null": {"sharing": {"mps": None, "timeSlicing": TS}},
+})
 
 
 @pytest.mark.parametrize("doc", NVIDIA_VALID.values(), ids=list(NVIDIA_VALID))
@@ -46,7 +65,7 @@ DEVICE_PLUGIN_RULES = [
     ("unknown-top-key", {"version": "v1", "sharring": {}}, "sharring", "unknown key"),
     ("misplaced-renameByDefault", {"flags": {"renameByDefault": True}}, "flags.renameByDefault", "silently ignore"),
     ("unknown-version", {"version": "v2"}, "version", "unknown version"),
-    ("top-level-resources", {"resources": {"gpus": []}}, "resources", "ignored"),
+    ("top-level-resources", {"resources": {"gpus": [{"pattern": "*", "name": "gpu"}]}}, "resources.gpus", "ignores"),
     ("no-resources", {"sharing": {"timeSlicing": {}}}, "sharing.timeSlicing.resources", "no resources specified"),
     ("empty-resources", {"sharing": {"mps": {"resources": []}}}, "sharing.mps.resources", "no resources specified"),
     ("no-name", {"sharing": {"timeSlicing": {"resources": [{"replicas": 2}]}}}, "resources[0].name", "no resource name"),
@@ -82,7 +101,26 @@ DEVICE_PLUGIN_RULES = [
     ("mps-with-mixed", {"flags": {"migStrategy": "mixed"}, "sharing": {"mps": TS}}, "flags.migStrategy", "mixed"),
     ("mig-strategy-enum", {"flags": {"migStrategy": "all"}}, "flags.migStrategy", "one of"),
     ("discovery-enum", {"flags": {"deviceDiscoveryStrategy": "jetson"}}, "flags.deviceDiscoveryStrategy", "one of"),
-    ("list-strategy-enum", {"flags": {"plugin": {"deviceListStrategy": "cdi"}}}, "flags.plugin.deviceListStrategy", "one of"),
+    ("list-strategy-enum", {"flags": {"plugin": {"deviceListStrategy": "cdi"}}}, "flags.plugin.deviceListStrategy",
+     "one strategy or a list"),
+    # flags.go deviceListStrategyFlag: a string is ONE strategy; only the command line splits at commas.
+    ("list-strategy-comma-joined", {"flags": {"plugin": {"deviceListStrategy": "envvar,cdi-cri"}}},
+     "flags.plugin.deviceListStrategy", "comma-joined"),
+    ("resource-name-over-63-fully-qualified", {"sharing": {"timeSlicing": {"resources": [
+        {"name": "mig-" + "g" * 49, "replicas": 2}]}}}, "resources[0].name", "63 characters or less"),
+    ("sleep-interval-not-a-duration", {"flags": {"gfd": {"sleepInterval": "soon"}}}, "flags.gfd.sleepInterval",
+     "invalid duration"),
+    ("sleep-interval-boolean", {"flags": {"gfd": {"sleepInterval": True}}}, "flags.gfd.sleepInterval", "invalid duration"),
+    ("imex-channel-boolean", {"imex": {"channelIDs": [False]}}, "imex.channelIDs", "not booleans"),
+    ("replicas-boolean", {"sharing": {"timeSlicing": {"resources": [{"name": "gpu", "replicas": True}]}}},
+     "resources[0].replicas", "not a boolean"),
+    ("replicas-beyond-go-int", {"sharing": {"timeSlicing": {"resources": [{"name": "gpu", "replicas": 2 ** 63}]}}},
+     "resources[0].replicas", "Go int"),
+    ("replicas-fraction", {"sharing": {"timeSlicing": {"resources": [{"name": "gpu", "replicas": 2.5}]}}},
+     "resources[0].replicas", "no fraction"),
+    ("devices-bogus-string", {"sharing": {"timeSlicing": {"resources": [{"name": "gpu", "replicas": 2, "devices": "some"}]}}},
+     "resources[0].devices", "only valid string"),
+    ("time-slicing-null", {"sharing": {"timeSlicing": None}}, "sharing.timeSlicing.resources", "no resources specified"),
     ("id-strategy-enum", {"flags": {"plugin": {"deviceIDStrategy": "serial"}}}, "flags.plugin.deviceIDStrategy", "one of"),
     ("allocation-policy-enum", {"flags": {"plugin": {"sharedDevicesAllocationPolicy": "spread"}}},
      "flags.plugin.sharedDevicesAllocationPolicy", "one of"),
@@ -153,7 +191,10 @@ def test_single_strategy_valid(states):
 
 @pytest.mark.parametrize("name,ok", [("nvidia.com/gpu", True), ("gpu", True), ("nvidia.com/mig-1g.10gb", True),
                                      ("nvidia.com/gpu.shared", True), ("nvidia.com/-gpu", False), ("", False),
-                                     ("nvidia.com/gpu_0", False), (7, False)])
+                                     ("nvidia.com/gpu_0", False), ("amd.com/gpu", False),
+                                     # sigs.k8s.io/yaml turns a number into the string a Go string field wants.
+                                     (7, True), (None, False), (["gpu"], False),
+                                     ("nvidia.com/" + "g" * 52, True), ("nvidia.com/" + "g" * 53, False), ("g" * 53, False)])
 def test_resource_name(name, ok):
     assert (v.resource_name_error(name) is None) is ok
 
@@ -170,7 +211,7 @@ MIG_PARTED_VALID = {"version": "v1", "mig-configs": {
 
 
 def test_mig_parted_documented_example_is_valid():
-    assert v.mig_parted_errors(MIG_PARTED_VALID) == []
+    assert mig.mig_parted_errors(MIG_PARTED_VALID) == []
 
 
 MIG_PARTED_RULES = [
@@ -194,7 +235,7 @@ MIG_PARTED_RULES = [
 
 @pytest.mark.parametrize("doc,field,rule", [c[1:] for c in MIG_PARTED_RULES], ids=[c[0] for c in MIG_PARTED_RULES])
 def test_mig_parted_rule(doc, field, rule):
-    errors = v.mig_parted_errors(doc)
+    errors = mig.mig_parted_errors(doc)
     assert any(e.split(": ", 1)[0].endswith(field) and rule in e for e in errors), errors
 
 
@@ -205,7 +246,7 @@ VGPU_VALID = {"version": "v1", "vgpu-configs": {
 
 
 def test_vgpu_documented_example_is_valid():
-    assert v.vgpu_errors(VGPU_VALID) == []
+    assert vgpu.vgpu_errors(VGPU_VALID) == []
 
 
 VGPU_RULES = [
@@ -214,13 +255,13 @@ VGPU_RULES = [
                                                                         "mig-enabled": True}]}},
      "vgpu-configs.a[0].mig-enabled", "unexpected field"),
     ("zero-count", {"version": "v1", "vgpu-configs": {"a": [{"devices": "all", "vgpu-devices": {"T4-1Q": 0}}]}},
-     "vgpu-configs.a[0].vgpu-devices", "positive count"),
+     "vgpu-configs.a[0].vgpu-devices.T4-1Q", "positive count"),
 ]
 
 
 @pytest.mark.parametrize("doc,field,rule", [c[1:] for c in VGPU_RULES], ids=[c[0] for c in VGPU_RULES])
 def test_vgpu_rule(doc, field, rule):
-    errors = v.vgpu_errors(doc)
+    errors = vgpu.vgpu_errors(doc)
     assert any(e.split(": ", 1)[0].endswith(field) and rule in e for e in errors), errors
 
 
@@ -229,12 +270,13 @@ def _entry(devices, mig_devices, **extra):
 
 
 LAYOUT_RULES = [
-    ("profile-not-offered", [_entry("all", {"1g.6gb": 4})], [A100_40], "mig_layout[0].mig-devices", "not offered by A100 40GB"),
+    ("profile-not-offered", [_entry("all", {"1g.6gb": 4})], [A100_40], "mig_layout[0].mig-devices", "not offered by A100-40GB"),
     ("80gb-profile-on-40gb", [_entry([0], {"1g.10gb": 7})], [A100_40], "mig_layout[0].mig-devices", "at most 4"),
     ("slices-overflow", [_entry("all", {"3g.20gb": 2, "2g.10gb": 1})], [A100_40], "mig_layout[0].mig-devices",
      "8 memory slices"),
     ("not-mig-capable", [_entry("all", {"1g.5gb": 1})], [T4], "mig_layout[0]", "not MIG-capable"),
-    ("unknown-model", [_entry("all", {"1g.5gb": 1})], [gpu(name="NVIDIA RTX 6000 Ada Generation", memory=49140)],
+    ("unknown-model", [_entry("all", {"1g.5gb": 1})], [gpu(name="NVIDIA RTX 6000 Ada Generation", memory=49140,
+                                                                              pci="0x26B110DE")],
      "mig_layout[0]", "no MIG profile table"),
     ("missing-index", [_entry([3], {"1g.5gb": 1})], [A100_40], "mig_layout[0].devices", "does not exist"),
 ]
@@ -242,16 +284,33 @@ LAYOUT_RULES = [
 
 @pytest.mark.parametrize("entries,gpus,field,rule", [c[1:] for c in LAYOUT_RULES], ids=[c[0] for c in LAYOUT_RULES])
 def test_mig_layout_rule(entries, gpus, field, rule):
-    errors = v.mig_layout_errors(entries, gpus)
+    errors = mig.mig_layout_errors(entries, gpus)
     assert any(e.split(": ", 1)[0].endswith(field) and rule in e for e in errors), errors
 
 
 def test_mig_layout_device_filter_skips_other_models():
     entries = [_entry("all", {"1g.10gb": 7}, **{"device-filter": ["0x233010DE"]})]
-    assert v.mig_layout_errors(entries, [A100_40, dict(H100, index=1)]) == []
+    assert mig.mig_layout_errors(entries, [A100_40, dict(H100, index=1)]) == []
 
 
 def test_strategy_of_mps_wins_like_the_plugin():
     assert v.strategy_of({"sharing": {"timeSlicing": TS, "mps": TS}}) == "mps"
     assert v.strategy_of({"sharing": {"timeSlicing": TS}}) == "time-slicing"
     assert v.strategy_of({"version": "v1"}) == "none"
+
+
+MALFORMED = [c[1] for c in DEVICE_PLUGIN_RULES] + [
+    {"sharing": {"timeSlicing": {"resources": "gpu"}}}, {"sharing": {"timeSlicing": {"resources": [None, 5, "gpu"]}}},
+    {"sharing": {"mps": []}}, {"sharing": "mps"}, {"imex": [0]}, {"imex": {"channelIDs": "0"}},
+    {"resources": {"gpus": "all", "mig": [None]}}, {"flags": {"plugin": {"deviceListStrategy": [None, 5]}}},
+    {"sharing": {"timeSlicing": {"resources": [{"name": None, "replicas": None, "devices": {}, "rename": 5}]}}},
+]
+
+
+@pytest.mark.parametrize("doc", MALFORMED)
+def test_every_error_names_the_field_and_the_rule(doc):
+    """No malformed value crashes the check; each error is "<field>: <rule>" with a dotted field path."""
+    errors = v.device_plugin_errors(doc)
+    assert errors
+    for error in errors:
+        assert re.match(r"^[A-Za-z][\w.\[\]-]*: \S", error), error

@@ -4,7 +4,7 @@
 """LAB TEST DOUBLE of nvidia-smi: read-only queries answered from the pynvml double's simulated GPUs.
 
 Simulated: `nvidia-smi -L` and `nvidia-smi --query-gpu=F[,F...] --format=csv[,noheader][,nounits]` for
-the fields tests/gpu/check.sh compares (index, name, uuid, pci.bus_id, pci.device_id, memory.total,
+the fields tests/gpu/check.sh compares (index, name, uuid, pci.bus_id, pci.device_id, pci.sub_device_id, memory.total,
 memory.used, compute_cap, persistence_mode, compute_mode, mig.mode.current, mig.mode.pending,
 driver_version, count), printed the way the real tool prints them ("Enabled", "Exclusive_Process",
 "[N/A]"). Exit 9 with "NVIDIA-SMI has failed..." when NVML cannot be initialised. Nothing can be set.
@@ -14,7 +14,8 @@ import sys
 
 import pynvml  # the lab double
 
-FIELDS = ("index", "name", "uuid", "pci.bus_id", "pci.device_id", "memory.total", "memory.used", "compute_cap",
+FIELDS = ("index", "name", "uuid", "pci.bus_id", "pci.device_id", "pci.sub_device_id", "memory.total", "memory.used",
+          "compute_cap",
           "persistence_mode", "compute_mode", "mig.mode.current", "mig.mode.pending", "driver_version", "count")
 MODES = {0: "Default", 1: "Exclusive_Thread", 2: "Prohibited", 3: "Exclusive_Process"}
 
@@ -32,6 +33,8 @@ def value(field, index, handle, units):
             return pynvml.nvmlDeviceGetPciInfo(handle).busId.decode()
         if field == "pci.device_id":
             return "0x%08X" % pynvml.nvmlDeviceGetPciInfo(handle).pciDeviceId
+        if field == "pci.sub_device_id":
+            return "0x%08X" % pynvml.nvmlDeviceGetPciInfo(handle).pciSubSystemId
         if field in ("memory.total", "memory.used"):
             info = pynvml.nvmlDeviceGetMemoryInfo(handle, version=pynvml.nvmlMemory_v2)
             return "%d%s" % ((info.total if field == "memory.total" else info.used) // mib, units)

@@ -18,12 +18,17 @@ each with name, uuid, bus_id, pci_device_id, memory_total_mib, memory_used_mib,
 memory_reserved_mib, compute_capability [major, minor], persistence_mode, compute_mode,
 mig_mode [current, pending] or null (not MIG capable), virtualization_mode, processes (list of
 {pid, used_mib}), max_mig_devices, mig_devices (list of {slot, uuid, gi_id, ci_id, gi_profile_id,
-gi_slices, ci_slices, memory_mib}) and ``errors`` ({function: error name}) for per-GPU refusals.
+gi_slices, ci_slices, memory_mib}), gi_profiles (list of [id, slices, instances, memory MiB, name];
+default: ``GI_PROFILES`` for the board's pci_device_id), vgpu_types (list of {id, name as NVML gives it
+("NVIDIA A100-4C"), class, framebuffer_mib, max_instances, gi_profile_id}; answered only in
+virtualization mode HOST_VGPU, NotSupported otherwise, as on a GPU without the vGPU host driver) and
+``errors`` ({function: error name}) for per-GPU refusals.
 Installed by tests/lab/prepare.yml; never by a role.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 
@@ -54,6 +59,41 @@ NVML_DEVICE_MIG_DISABLE = 0
 NVML_DEVICE_MIG_ENABLE = 1
 NVML_DEVICE_ARCH_AMPERE = 7
 nvmlMemory_v2 = 0x02000028
+NVML_GPU_INSTANCE_PROFILE_1_SLICE = 0x0
+NVML_GPU_INSTANCE_PROFILE_2_SLICE = 0x1
+NVML_GPU_INSTANCE_PROFILE_3_SLICE = 0x2
+NVML_GPU_INSTANCE_PROFILE_4_SLICE = 0x3
+NVML_GPU_INSTANCE_PROFILE_7_SLICE = 0x4
+NVML_GPU_INSTANCE_PROFILE_8_SLICE = 0x5
+NVML_GPU_INSTANCE_PROFILE_6_SLICE = 0x6
+NVML_GPU_INSTANCE_PROFILE_1_SLICE_REV1 = 0x7
+NVML_GPU_INSTANCE_PROFILE_2_SLICE_REV1 = 0x8
+NVML_GPU_INSTANCE_PROFILE_1_SLICE_REV2 = 0x9
+NVML_GPU_INSTANCE_PROFILE_1_SLICE_GFX = 0xA
+NVML_GPU_INSTANCE_PROFILE_2_SLICE_GFX = 0xB
+NVML_GPU_INSTANCE_PROFILE_4_SLICE_GFX = 0xC
+NVML_GPU_INSTANCE_PROFILE_1_SLICE_NO_ME = 0xD
+NVML_GPU_INSTANCE_PROFILE_2_SLICE_NO_ME = 0xE
+NVML_GPU_INSTANCE_PROFILE_1_SLICE_ALL_ME = 0xF
+NVML_GPU_INSTANCE_PROFILE_2_SLICE_ALL_ME = 0x10
+NVML_GPU_INSTANCE_PROFILE_3_SLICE_GFX = 0x11
+NVML_GPU_INSTANCE_PROFILE_COUNT = 0x12
+nvmlGpuInstanceProfileInfo_v2 = 0x02000098
+_NO_GI_PROFILE = 0xFFFFFFFF  # nvml.h INVALID_GPU_INSTANCE_PROFILE_ID (pynvml has no name for it): a time-sliced type
+
+# GPU-instance profiles by PCI device id: (profile id, slices, instances, memory MiB, NVML name), ids not listed
+# answer NotSupported. A100-40GB memory is what `nvidia-smi mig -lgip` prints there; H100's is its GiB column
+# (9.75, 19.62, 39.50, 79.00) in MiB, close enough for every name to come out as on the real board.
+GI_PROFILES = {
+    "0x20B010DE": [  # A100-SXM4-40GB
+        (0x0, 1, 7, 4864, "MIG 1g.5gb"), (0x7, 1, 1, 4864, "MIG 1g.5gb+me"), (0x9, 1, 4, 9856, "MIG 1g.10gb"),
+        (0x1, 2, 3, 9856, "MIG 2g.10gb"), (0x2, 3, 2, 19968, "MIG 3g.20gb"), (0x3, 4, 1, 19968, "MIG 4g.20gb"),
+        (0x4, 7, 1, 40192, "MIG 7g.40gb")],
+    "0x233010DE": [  # H100 80GB HBM3
+        (0x0, 1, 7, 9984, "MIG 1g.10gb"), (0x7, 1, 1, 9984, "MIG 1g.10gb+me"), (0x9, 1, 4, 20096, "MIG 1g.20gb"),
+        (0x1, 2, 3, 20096, "MIG 2g.20gb"), (0x2, 3, 2, 40448, "MIG 3g.40gb"), (0x3, 4, 1, 40448, "MIG 4g.40gb"),
+        (0x4, 7, 1, 80896, "MIG 7g.80gb")],
+}
 
 
 class NVMLLibraryMismatchError(Exception):
@@ -88,14 +128,14 @@ for _name, _code in _CODES.items():
     globals()["NVML_ERROR_" + "".join("_" + c if c.isupper() else c.upper() for c in _name).lstrip("_")] = _code
 
 
-def nvmlExceptionClass(code):
-    if code not in NVMLError._valClassMapping:
-        raise ValueError("nvmlErrorCode %s is not valid" % code)
-    return NVMLError._valClassMapping[code]
+def nvmlExceptionClass(nvmlErrorCode):
+    if nvmlErrorCode not in NVMLError._valClassMapping:
+        raise ValueError("nvmlErrorCode %s is not valid" % nvmlErrorCode)
+    return NVMLError._valClassMapping[nvmlErrorCode]
 
 
-def nvmlErrorString(code):
-    return _TEXT.get(code, "Unknown Error")
+def nvmlErrorString(result):
+    return _TEXT.get(result, "Unknown Error")
 
 
 DEFAULT_STATE = {
@@ -140,6 +180,14 @@ class c_nvmlGpuInstance_t(_Struct):
     """An opaque GPU instance handle."""
 
 
+class c_nvmlGpuInstanceProfileInfo_t(_Struct):
+    """v1: no version, no name."""
+
+
+class c_nvmlGpuInstanceProfileInfo_v2_t(_Struct):
+    """v2 (nvmlDeviceGetGpuInstanceProfileInfoV): adds version and name; pynvml's _PrintableStructure hands name as str."""
+
+
 _state = {"ref": 0, "doc": None}
 
 
@@ -157,6 +205,7 @@ def _load():
 
 def _checked(func):
     """Uninitialized before nvmlInit, then any simulated refusal for this function (and GPU)."""
+    @functools.wraps(func)
     def wrapper(*args, **kwargs):
         if _state["ref"] == 0:
             _raise("Uninitialized")
@@ -172,7 +221,6 @@ def _checked(func):
         if name:
             _raise(name)
         return func(*args, **kwargs)
-    wrapper.__name__ = func.__name__
     return wrapper
 
 
@@ -237,9 +285,9 @@ def nvmlDeviceGetHandleByUUID(uuid):
 
 
 @_checked
-def nvmlDeviceGetHandleByPciBusId(bus_id):
+def nvmlDeviceGetHandleByPciBusId(pciBusId):
     for index, gpu in enumerate(_state["doc"]["gpus"]):
-        if gpu["bus_id"].lower() == bus_id.lower():
+        if gpu["bus_id"].lower() == pciBusId.lower():
             return _handle(index)
     _raise("NotFound")
 
@@ -265,8 +313,8 @@ def nvmlDeviceGetUUID(handle):
 
 
 @_checked
-def nvmlDeviceGetArchitecture(handle):
-    return handle.gpu.get("architecture", NVML_DEVICE_ARCH_AMPERE)
+def nvmlDeviceGetArchitecture(device):
+    return device.gpu.get("architecture", NVML_DEVICE_ARCH_AMPERE)
 
 
 @_checked
@@ -331,38 +379,38 @@ def _mig_capable(handle):
 
 
 @_checked
-def nvmlDeviceGetMigMode(handle):
-    _mig_capable(handle)
-    return list(handle.gpu["mig_mode"])
+def nvmlDeviceGetMigMode(device):
+    _mig_capable(device)
+    return list(device.gpu["mig_mode"])
 
 
 @_checked
-def nvmlDeviceGetMaxMigDeviceCount(handle):
-    _mig_capable(handle)
-    return handle.gpu.get("max_mig_devices", 7)
+def nvmlDeviceGetMaxMigDeviceCount(device):
+    _mig_capable(device)
+    return device.gpu.get("max_mig_devices", 7)
 
 
 @_checked
-def nvmlDeviceGetMigDeviceHandleByIndex(handle, index):
-    _mig_capable(handle)
-    if not handle.gpu["mig_mode"][0]:
+def nvmlDeviceGetMigDeviceHandleByIndex(device, index):
+    _mig_capable(device)
+    if not device.gpu["mig_mode"][0]:
         _raise("InvalidArgument")
-    for mig in handle.gpu.get("mig_devices") or []:
+    for mig in device.gpu.get("mig_devices") or []:
         if mig["slot"] == index:
-            return _handle(handle.index, mig)
+            return _handle(device.index, mig)
     _raise("NotFound")
 
 
 @_checked
-def nvmlDeviceIsMigDeviceHandle(handle):
-    return int(handle.mig is not None)
+def nvmlDeviceIsMigDeviceHandle(device):
+    return int(device.mig is not None)
 
 
 @_checked
-def nvmlDeviceGetDeviceHandleFromMigDeviceHandle(handle):
-    if handle.mig is None:
+def nvmlDeviceGetDeviceHandleFromMigDeviceHandle(migDevice):
+    if migDevice.mig is None:
         _raise("InvalidArgument")
-    return _handle(handle.index)
+    return _handle(migDevice.index)
 
 
 def _mig_only(handle):
@@ -372,18 +420,18 @@ def _mig_only(handle):
 
 
 @_checked
-def nvmlDeviceGetGpuInstanceId(handle):
-    return _mig_only(handle)["gi_id"]
+def nvmlDeviceGetGpuInstanceId(device):
+    return _mig_only(device)["gi_id"]
 
 
 @_checked
-def nvmlDeviceGetComputeInstanceId(handle):
-    return _mig_only(handle)["ci_id"]
+def nvmlDeviceGetComputeInstanceId(device):
+    return _mig_only(device)["ci_id"]
 
 
 @_checked
-def nvmlDeviceGetAttributes(handle):
-    mig = handle.mig
+def nvmlDeviceGetAttributes(device):
+    mig = device.mig
     if mig is None:
         _raise("NotSupported")
     return _Struct(multiprocessorCount=14 * mig["gi_slices"], sharedCopyEngineCount=mig["gi_slices"],
@@ -393,15 +441,87 @@ def nvmlDeviceGetAttributes(handle):
 
 
 @_checked
-def nvmlDeviceGetGpuInstanceById(handle, gpu_instance_id):
-    for mig in handle.gpu.get("mig_devices") or []:
-        if mig["gi_id"] == gpu_instance_id:
-            return c_nvmlGpuInstance_t(device=handle, mig=mig)
+def nvmlDeviceGetGpuInstanceById(device, gpuInstanceId):
+    for mig in device.gpu.get("mig_devices") or []:
+        if mig["gi_id"] == gpuInstanceId:
+            return c_nvmlGpuInstance_t(device=device, mig=mig)
     _raise("NotFound")
 
 
 @_checked
-def nvmlGpuInstanceGetInfo(instance):
-    mig = instance.mig
-    return _Struct(device=instance.device, id=mig["gi_id"], profileId=mig.get("gi_profile_id", 0),
+def nvmlGpuInstanceGetInfo(gpuInstance):
+    mig = gpuInstance.mig
+    return _Struct(device=gpuInstance.device, id=mig["gi_id"], profileId=mig.get("gi_profile_id", 0),
                    placement=_Struct(start=0, size=mig["gi_slices"]))
+
+
+@_checked
+def nvmlDeviceGetGpuInstanceProfileInfo(device, profile, version=2):
+    """InvalidArgument past NVML_GPU_INSTANCE_PROFILE_COUNT, NotSupported for a profile the board lacks."""
+    _mig_capable(device)
+    if version not in (1, 2):
+        _raise("FunctionNotFound")
+    if not 0 <= profile < NVML_GPU_INSTANCE_PROFILE_COUNT:
+        _raise("InvalidArgument")
+    listed = device.gpu.get("gi_profiles", GI_PROFILES.get(device.gpu.get("pci_device_id"), []))
+    for profile_id, slices, instances, memory_mib, name in listed:
+        if profile_id == profile:
+            fields = dict(id=profile_id, isP2pSupported=0, sliceCount=slices, instanceCount=instances,
+                          multiprocessorCount=(16 if slices < 7 else 14) * slices, copyEngineCount=slices,
+                          decoderCount=slices // 2, encoderCount=0, jpegCount=0, ofaCount=0, memorySizeMB=memory_mib)
+            if version == 1:
+                return c_nvmlGpuInstanceProfileInfo_t(**fields)
+            return c_nvmlGpuInstanceProfileInfo_v2_t(version=nvmlGpuInstanceProfileInfo_v2, name=name, **fields)
+    _raise("NotSupported")
+
+
+nvmlDeviceGetGpuInstanceProfileInfoV = nvmlDeviceGetGpuInstanceProfileInfo
+
+
+def _vgpu_host(handle):
+    if handle.gpu.get("virtualization_mode") != NVML_GPU_VIRTUALIZATION_MODE_HOST_VGPU:
+        _raise("NotSupported")
+    return [t["id"] for t in handle.gpu.get("vgpu_types") or []]
+
+
+@_checked
+def nvmlDeviceGetSupportedVgpus(handle):
+    return _vgpu_host(handle)
+
+
+@_checked
+def nvmlDeviceGetCreatableVgpus(handle):
+    return _vgpu_host(handle)  # nothing is ever created here, so everything supported stays creatable
+
+
+def _vgpu_type(type_id):
+    for gpu in _state["doc"]["gpus"]:
+        for vgpu_type in gpu.get("vgpu_types") or []:
+            if vgpu_type["id"] == type_id:
+                return vgpu_type
+    _raise("InvalidArgument")
+
+
+@_checked
+def nvmlVgpuTypeGetName(vgpuTypeId):
+    return _vgpu_type(vgpuTypeId)["name"]
+
+
+@_checked
+def nvmlVgpuTypeGetClass(vgpuTypeId):
+    return _vgpu_type(vgpuTypeId).get("class", "Compute")
+
+
+@_checked
+def nvmlVgpuTypeGetFramebufferSize(vgpuTypeId):
+    return _vgpu_type(vgpuTypeId)["framebuffer_mib"] * 1024 * 1024
+
+
+@_checked
+def nvmlVgpuTypeGetMaxInstances(handle, vgpuTypeId):
+    return _vgpu_type(vgpuTypeId)["max_instances"]
+
+
+@_checked
+def nvmlVgpuTypeGetGpuInstanceProfileId(vgpuTypeId):
+    return _vgpu_type(vgpuTypeId).get("gi_profile_id", _NO_GI_PROFILE)
