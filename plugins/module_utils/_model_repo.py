@@ -230,7 +230,8 @@ def artifact_entries(manifest):
 
 
 def summary(manifest):
-    keys = ("name", "target", "precision", "inference_precision", "device", "entrypoint")
+    # latency_ms: the compile-time measurement the fleet report's gpu_needed verdict trusts over a loaded run.
+    keys = ("name", "target", "precision", "inference_precision", "device", "entrypoint", "latency_ms")
     return {k: manifest.get(k) for k in keys}
 
 

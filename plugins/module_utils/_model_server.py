@@ -98,7 +98,7 @@ def validate(params):
     for field in ("venv", "python", "unit_dir"):
         _require_absolute(params[field], field)
     if not params["packages"]:
-        raise FleetError("packages: give at least one pip requirement, e.g. kserve==0.21.0", field="packages")
+        raise FleetError("packages: give at least one pip requirement, e.g. onnxruntime==1.32.0", field="packages")
     for field in ("packages", "pip_args"):
         if not all(isinstance(arg, str) for arg in params[field] or []):
             raise FleetError("%s: every element must be a string" % field, field=field)

@@ -20,7 +20,7 @@ PUBLISH_KEY = 'edgeai_report'
 
 KNOWN_COLUMNS = (
     'booted_image', 'booted_digest', 'bootc_version', 'gpu', 'sharing', 'sharing_reason',
-    'runtime', 'model', 'model_version', 'precision', 'device', 'p50_ms', 'p95_ms', 'gpu_needed',
+    'runtime', 'model', 'model_version', 'precision', 'device', 'p50_ms', 'p95_ms', 'gpu_needed', 'gpu_basis',
 )
 
 HEADERS = {
@@ -38,6 +38,7 @@ HEADERS = {
     'p50_ms': 'p50ms',
     'p95_ms': 'p95ms',
     'gpu_needed': 'needs_gpu',
+    'gpu_basis': 'gpu_basis',
 }
 
 STAT_KEYS = ('ok', 'changed', 'failed', 'unreachable', 'skipped', 'rescued', 'ignored')

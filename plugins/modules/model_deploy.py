@@ -238,10 +238,14 @@ identity:
   type: str
   sample: 9f2c1e6a0b7d4c3e8f5a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6a
 manifest:
-  description: The served artifact's C(name), C(target), C(precision), C(inference_precision), C(device) and C(entrypoint).
+  description:
+    - The served artifact's C(name), C(target), C(precision), C(inference_precision), C(device), C(entrypoint) and
+      C(latency_ms) (the compile-time p50/p95 that the fleet report's C(gpu_needed) verdict uses).
+    - Versions installed by an earlier release of the collection have no C(latency_ms) here.
   returned: when O(state=present)
   type: dict
-  sample: {name: ocr_det, target: openvino, precision: int8, inference_precision: f32, device: CPU, entrypoint: model.xml}
+  sample: {name: ocr_det, target: openvino, precision: int8, inference_precision: f32, device: CPU, entrypoint: model.xml,
+           latency_ms: {p50: 32.5, p95: 33.2, runs: 20}}
 path:
   description: Directory of the served version.
   returned: when O(state=present)

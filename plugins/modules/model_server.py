@@ -8,7 +8,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: model_server
-short_description: Install and run a KServe model server (venv, pip packages, program files, systemd unit) in one call
+short_description: Install and run a KServe V2 model server (venv, pip packages, program files, systemd unit) in one call
 version_added: 0.1.0
 description:
   - Does the whole "install and run the model server" concern in one round trip, so a converged host costs a few
@@ -47,7 +47,7 @@ options:
     default: /usr/bin/python3
   packages:
     description:
-      - pip requirement specifiers installed into the venv, for example C(kserve==0.21.0).
+      - pip requirement specifiers installed into the venv, for example C(onnxruntime==1.32.0).
     type: list
     elements: str
     required: true
@@ -136,11 +136,11 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Install and run the KServe server for ocr_det
+- name: Install and run the KServe V2 server for ocr_det (the model_serving role's program, OpenVINO)
   edgeai.fleet.model_server:
     service: edgeai-model-ocr_det
     venv: /opt/edgeai/kserve
-    packages: [kserve==0.21.0, numpy==2.4.6, openvino]
+    packages: [numpy==2.4.6, openvino]
     files:
       - path: /opt/edgeai/kserve/edgeai_model_server.py
         content: "{{ lookup('ansible.builtin.file', 'edgeai_model_server.py') }}"
@@ -151,7 +151,7 @@ EXAMPLES = r"""
   edgeai.fleet.model_server:
     service: edgeai-model-ocr_det
     venv: /opt/edgeai/kserve
-    packages: [kserve==0.21.0]
+    packages: [onnxruntime==1.32.0, numpy==2.4.6]
     pip_args: [--no-index, --find-links, /srv/wheelhouse]
     unit: "{{ lookup('ansible.builtin.template', 'edgeai-model.service.j2') }}"
 
@@ -159,7 +159,7 @@ EXAMPLES = r"""
   edgeai.fleet.model_server:
     service: edgeai-model-ocr_det
     venv: /opt/edgeai/kserve
-    packages: [kserve==0.21.0]
+    packages: [onnxruntime==1.32.0, numpy==2.4.6]
     index_url: "{{ vault_index_url }}"
     unit: "{{ lookup('ansible.builtin.template', 'edgeai-model.service.j2') }}"
     state: present

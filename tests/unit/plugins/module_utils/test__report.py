@@ -135,6 +135,16 @@ def test_known_columns_keep_their_order():
     assert columns == list(KNOWN_COLUMNS)
 
 
+def test_gpu_verdict_is_shown_next_to_its_basis():
+    """The verdict's basis (edgeai.fleet.gpu_verdict) is a known column right after needs_gpu, whole in the JSON."""
+    basis = 'compile p95 33.2 ms (20 runs) <= budget 150 ms; served p95 270.0 ms (20 requests)'
+    rows, columns = rows_for({'edge-1': {'gpu_basis': basis, 'gpu_needed': 'no', 'p95_ms': 270.0}})
+    assert columns == ['p95_ms', 'gpu_needed', 'gpu_basis']
+    head = render_table(rows, columns).splitlines()[1].split()
+    assert head[-2:] == ['needs_gpu', 'gpu_basis']
+    assert json.loads(render_json(rows))['hosts']['edge-1']['report']['gpu_basis'] == basis
+
+
 def test_unknown_keys_follow_known_ones_in_table():
     rows, columns = rows_for({'edge-1': {'site': 'lab', 'gpu': 'NVIDIA L4'}})
     table = render_table(rows, columns)

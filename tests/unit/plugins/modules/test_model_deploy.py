@@ -85,8 +85,11 @@ def test_check_mode_then_apply_then_idempotent_with_diff(tmp_path):
     result, failed = deploy(tmp_path, diff=True, src=str(tmp_path / "a"))
     assert not failed and result["changed"] and result["installed"] and result["switched"]
     assert result["manifest"]["precision"] == "fp32"
+    # The fleet report's gpu_needed verdict reads the compile-time latency from here (roles/model_serving report.yml).
+    assert result["manifest"]["latency_ms"] == {"p50": 1.0, "p95": 2.0}
     result, failed = deploy(tmp_path, diff=True, src=str(tmp_path / "a"))
     assert not failed and not result["changed"] and "diff" not in result
+    assert result["manifest"]["latency_ms"] == {"p50": 1.0, "p95": 2.0}
 
 
 def test_url_source_downloads_once_and_redeploy_transfers_nothing(tmp_path, server):
