@@ -163,8 +163,9 @@ def minilm_fidelity(ref, emb):
 
 # ---------------------------------------------------------------------------------------------- one model
 def compile_ov(name, src, work, calib_dir, precision, shapes, gate, model_type, candidates=None):
+    # inference_precision None: the module's default (auto for precision=auto, f32 otherwise)
     params = dict(name=name, src=src, dest=os.path.join(work, "ov-%s" % precision), target="openvino",
-                  precision=precision, candidates=candidates, device="CPU", inference_precision="f32",
+                  precision=precision, candidates=candidates, device="CPU", inference_precision=None,
                   input_shapes=shapes, golden_shapes=None, calibration=calib_dir, holdout=2, model_type=model_type,
                   fidelity_gate=gate, tolerance={"max_abs": 0.05, "min_cosine": 0.999}, latency_runs=20,
                   cache_dir=None, trtexec=None, gpu_facts=None, gpu_index=0)
@@ -191,13 +192,13 @@ def bench_model(key, src, shapes, calib, evals, held, work, args, gate, model_ty
     for label, precision, cands in (("OV FP32", "fp32", None), ("OV INT8", "int8", None),
                                     ("OV auto", "auto", ["int8", "int8-weights", "fp16", "fp32"])):
         path, doc, seconds, size = compile_ov(key, src, work, calib_dir, precision, shapes, gate, model_type, cands)
-        runners[label] = OvRunner(path, "f32")
+        runners[label] = OvRunner(path, doc["inference_precision"])  # what the server pins from the manifest
         rows[label] = {"artifact_mb": round(size / 1e6, 2), "compile_s": seconds, "module_precision": doc["precision"],
                        "module_fidelity": doc["fidelity"]}
         if precision == "auto":
-            keys = ("precision", "passed", "chosen", "latency_ms", "error", "skipped")
+            keys = ("precision", "inference_precision", "passed", "chosen", "latency_ms", "error", "skipped")
             rows[label]["auto_candidates"] = [dict((k, c.get(k)) for k in keys) for c in doc["candidates"]]
-            label_note = "OV auto (%s)" % doc["precision"]
+            label_note = "OV auto (%s, %s)" % (doc["precision"], doc["inference_precision"])
             runners[label_note], rows[label_note] = runners.pop(label), rows.pop(label)
         if precision == "fp32":
             fp32_path = path
@@ -253,7 +254,9 @@ def machine():
     import openvino
     from ansible_collections.edgeai.fleet.plugins.module_utils import _model_fingerprint as fp
     cpu = fp.parse_cpuinfo(open("/proc/cpuinfo").read())
+    caps = openvino.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
     return {"cpu_model": cpu["cpu_model"], "isa_flags": cpu["cpu_flags"], "cpus": os.cpu_count(),
+            "openvino_cpu_capabilities": list(caps), "load_average": list(os.getloadavg()),
             "python": platform.python_version(), "openvino": openvino.get_version(), "nncf": nncf.__version__,
             "onnxruntime": onnxruntime.__version__, "numpy": np.__version__, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
@@ -261,13 +264,19 @@ def machine():
 def _candidate(c):
     state = "chosen" if c.get("chosen") else ("passed" if c.get("passed") else (c.get("error") or c.get("skipped")))
     timing = " p50 %.2f ms" % c["latency_ms"]["p50"] if c.get("latency_ms") else ""
-    return "%s: %s%s" % (c["precision"], state, timing)
+    if not c.get("precision"):
+        return "%s hint: %s" % (c["inference_precision"], state)
+    hint = " at %s" % c["inference_precision"] if c.get("inference_precision") else ""
+    return "%s%s: %s%s" % (c["precision"], hint, state, timing)
 
 
 def markdown(doc):
     lines = ["# Model benchmark (bench/models/run.py)", "", "Machine: %(cpu_model)s, %(cpus)s CPUs; OpenVINO %(openvino)s, "
              "NNCF %(nncf)s, ONNX Runtime %(onnxruntime)s; %(date)s" % doc["machine"],
-             "ISA: %s" % " ".join(doc["machine"]["isa_flags"]), "",
+             "ISA: %s" % " ".join(doc["machine"]["isa_flags"]),
+             "OpenVINO CPU OPTIMIZATION_CAPABILITIES: %s; load average at start: %s" % (
+                 " ".join(doc["machine"]["openvino_cpu_capabilities"]),
+                 " ".join("%.2f" % v for v in doc["machine"]["load_average"])), "",
              "Timing: %(rounds)d interleaved rounds x %(runs)d runs per config (after %(warmup)d warm-up runs), batch 1." % doc["method"]]
     for key, model in doc["models"].items():
         lines += ["", "## %s: %s" % (key, model["model"]), "", "Input %s; calibration %s; evaluation %s." % (
@@ -309,6 +318,9 @@ def main():
                                             "ort": "CPUExecutionProvider, ORT_ENABLE_ALL, intra_op_num_threads=%d, sequential" % (os.cpu_count() or 1),
                                             "openvino": "CPU, PERFORMANCE_HINT=LATENCY, INFERENCE_PRECISION_HINT=f32 (pinned) unless the row says unpinned"},
            "models": {}}
+    print("CPU %(cpu_model)s; ISA: %(flags)s; OpenVINO CPU capabilities: %(caps)s; load average %(load)s" % dict(
+        doc["machine"], flags=" ".join(doc["machine"]["isa_flags"]), load=doc["machine"]["load_average"],
+        caps=" ".join(doc["machine"]["openvino_cpu_capabilities"])), flush=True)
     wanted = args.models.split(",")
     if "detector" in wanted:
         doc["models"]["detector"] = run_detector(os.path.join(work, "detector"), args)

@@ -9,9 +9,11 @@
 
 Flow: hash the inputs (source, calibration set, options, toolchain versions, hardware fingerprint);
 an artifact whose manifest carries the same hash and whose files still match is reused. Otherwise
-every candidate precision is built in a temporary directory next to ``dest``, load-tested, compared
-with the FP32 reference on held-back samples and timed; the chosen one is renamed into place. Any
-failure removes the temporary directory and leaves a previous artifact exactly as it was.
+every candidate weights precision is built in a temporary directory next to ``dest`` and, at every
+runtime precision hint the device supports when ``inference_precision`` is ``auto``, load-tested,
+compared with the FP32 reference on held-back samples and timed round-robin with the other candidates;
+the chosen one is renamed into place with its hint pinned in the manifest. Any failure removes the
+temporary directory and leaves a previous artifact exactly as it was.
 """
 
 from __future__ import annotations
@@ -32,6 +34,15 @@ from ansible_collections.edgeai.fleet.plugins.module_utils._model_samples import
     golden_doc, load_calibration, synthetic_samples, crop_sample)
 
 AUTO_ORDER = ("int8", "int8-weights", "fp16", "fp32")
+# Runtime precision hints auto may try, and the OpenVINO device capability (OPTIMIZATION_CAPABILITIES)
+# that says the device runs each natively. f32 is always a candidate: it is the reference precision.
+HINT_CAPABILITY = (("f32", "FP32"), ("bf16", "BF16"), ("f16", "FP16"))
+# Only consulted when the runtime cannot report capabilities: the CPU units that make a hint worth timing.
+# Mirrors the CPU plugin's own test (avx512_core_bf16 / avx512_core_fp16 or avx2_vnni_2, whose flag is avx_ne_convert).
+HINT_CPU_FLAGS = {"bf16": ("avx512_bf16", "amx_bf16", "avx_ne_convert"),
+                  "f16": ("avx512_fp16", "amx_fp16", "avx_ne_convert")}
+# Timing rounds: candidates are timed round-robin so background load hits every one alike.
+TIMING_ROUNDS = 4
 # Options that change the artifact; anything else (latency_runs, cache_dir...) does not trigger a rebuild.
 KEYED_OPTIONS = ("name", "target", "precision", "candidates", "device", "inference_precision", "input_shapes",
                  "golden_shapes", "fidelity_gate", "tolerance", "holdout", "model_type", "gpu_index")
@@ -127,6 +138,35 @@ def decide(dest, current):
     return True, "artifact is up to date", existing
 
 
+def hint_candidates(requested, capabilities, cpu_flags, device):
+    """Runtime precision hints to try, and the ones skipped with the reason.
+
+    A ``requested`` hint other than ``auto`` is pinned as asked: ``[None]`` stands for the backend's own
+    configured hint. For ``auto`` the device's capability list decides (``capabilities``; None when the
+    runtime cannot tell, and only then do the CPU's ISA flags stand in, for a CPU device only).
+    """
+    if requested != "auto":
+        return [None], []
+    hints, skipped = [], []
+    for hint, capability in HINT_CAPABILITY:
+        why = None
+        if hint == "f32":
+            pass
+        elif capabilities is not None:
+            if capability not in capabilities:
+                why = "device %s does not list %s in OPTIMIZATION_CAPABILITIES (%s)" % (
+                    device, capability, ", ".join(capabilities) or "none")
+        elif not device.upper().startswith("CPU"):
+            why = "the runtime reports no capabilities for device %s" % device
+        elif not set(HINT_CPU_FLAGS[hint]) & set(cpu_flags):
+            why = "the runtime reports no capabilities and the CPU has none of %s" % ", ".join(HINT_CPU_FLAGS[hint])
+        if why:
+            skipped.append({"inference_precision": hint, "skipped": why})
+        else:
+            hints.append(hint)
+    return hints, skipped
+
+
 def candidates_for(params, backend, have_calibration):
     """Precisions to build, and the ones skipped with the reason."""
     if params["precision"] != "auto":
@@ -184,50 +224,67 @@ class Compiler:
         calib, evals = self._samples(inputs)
         return inputs, outputs, calib, evals
 
+    def hints(self):
+        """Runtime precision hints to try (``[None]``: the one pinned by inference_precision) and those skipped."""
+        requested = self.params["inference_precision"]
+        capabilities = self.backend.capabilities() if requested == "auto" else None
+        return hint_candidates(requested, capabilities, self.planned["fingerprint"].get("cpu_flags") or [],
+                               self.params["device"])
+
     def build_all(self, workdir, prepared=None):
-        """Build, load-test, gate and time every candidate; return (chosen, all_records)."""
+        """Build each weights precision once, load it at each runtime hint, gate every pair, time them all
+        round-robin; return (chosen, all_records, inputs, outputs)."""
         params, backend = self.params, self.backend
         inputs, outputs, calib, evals = prepared or self.prepare()
         precisions, records = candidates_for(params, backend, bool(calib))
+        hints, skipped_hints = self.hints()
+        records.extend(skipped_hints)
         reference = backend.reference(params["src"], params.get("input_shapes"), evals)
         golden_input = crop_sample(evals[0], params.get("golden_shapes"))
-        built = []
+        loaded = []
         for precision in precisions:
             out_dir = os.path.join(workdir, precision)
             os.makedirs(out_dir)
-            record = {"precision": precision}
-            records.append(record)
             started = time.perf_counter()
             try:
                 entrypoint = backend.build(params["src"], precision, out_dir, calib)
             except FleetError as exc:
-                record.update(passed=False, error="build failed: %s" % exc.msg)
+                records.append({"precision": precision, "passed": False, "error": "build failed: %s" % exc.msg})
                 continue
-            record["compile_s"] = round(time.perf_counter() - started, 3)
-            try:
-                session = backend.load(out_dir, entrypoint)
-                produced = [session.infer(sample) for sample in evals]
-                golden_output = session.infer(golden_input)
-                timings = session.time(evals[0], params["latency_runs"])
-            except FleetError as exc:
-                record.update(passed=False, error="load test failed: %s" % exc.msg)
-                continue
-            measured = gates.fidelity(_flat(reference), _flat(produced))
-            passed, failures = gates.evaluate(measured, params["fidelity_gate"])
-            record.update(passed=passed, fidelity=measured, latency_ms=gates.latency_summary(timings),
-                          size_bytes=_tree_size(out_dir), effective=session.effective)
-            if failures:
-                record["failures"] = failures
-                record["error"] = "fidelity gate failed: %s" % gates.describe(failures)
-            else:
-                built.append((record, out_dir, entrypoint, golden_doc(inputs, golden_input, outputs, golden_output)))
+            compile_s = round(time.perf_counter() - started, 3)
+            for hint in hints:
+                record = {"precision": precision, "compile_s": compile_s}
+                if hint:
+                    record["inference_precision"] = hint
+                records.append(record)
+                try:
+                    session = backend.load(out_dir, entrypoint) if hint is None else backend.load(out_dir, entrypoint, hint)
+                    produced = [session.infer(sample) for sample in evals]
+                    golden_output = session.infer(golden_input)
+                except FleetError as exc:
+                    record.update(passed=False, error="load test failed: %s" % exc.msg)
+                    continue
+                measured = gates.fidelity(_flat(reference), _flat(produced))
+                passed, failures = gates.evaluate(measured, params["fidelity_gate"])
+                record.update(passed=passed, fidelity=measured, size_bytes=_tree_size(out_dir),
+                              effective=session.effective)
+                if failures:
+                    record["failures"] = failures
+                    record["error"] = "fidelity gate failed: %s" % gates.describe(failures)
+                loaded.append((record, session, (record, out_dir, entrypoint,
+                                                 golden_doc(inputs, golden_input, outputs, golden_output))))
+        timings = time_round_robin([session for _r, session, _c in loaded], evals[0], params["latency_runs"])
+        for (record, _s, _c), samples in zip(loaded, timings):
+            record["latency_ms"] = gates.latency_summary(samples)
+        built = [chosen for record, _s, chosen in loaded if record["passed"]]
         if not built:
             raise FleetError("No candidate of %s passed: %s" % (params["name"], "; ".join(
-                "%s: %s" % (r["precision"], r.get("error") or r.get("skipped")) for r in records)),
+                "%s: %s" % (_label(r), r.get("error") or r.get("skipped")) for r in records)),
                 candidates=records)
         chosen = min(built, key=lambda item: item[0]["latency_ms"]["p50"])
-        for record, _d, _e, _g in built:
-            record["chosen"] = record is chosen[0]
+        for record, _s, _c in loaded:
+            if record["passed"]:
+                record["chosen"] = record is chosen[0]
         return chosen, records, inputs, outputs
 
     def finish(self, chosen, records, inputs, outputs):
@@ -328,12 +385,23 @@ def _check_shapes(params, key):
     return fixed
 
 
+def _inference_precision(params):
+    """The hint to pin, or ``auto``: by default auto follows precision=auto; hints are OpenVINO's only."""
+    wanted = params.get("inference_precision")
+    if wanted is None:
+        wanted = "auto" if params["precision"] == "auto" else "f32"
+    if wanted == "auto" and params["target"] != "openvino":
+        return "f32"
+    return wanted
+
+
 def validate_params(params):
     """Checks the argument spec cannot express; returns a normalised copy."""
     params = dict(params)
     for key in ("holdout", "latency_runs"):
         if params[key] < 1:
             raise FleetError("%s must be at least 1, got %d" % (key, params[key]), option=key)
+    params["inference_precision"] = _inference_precision(params)
     params["input_shapes"] = _check_shapes(params, "input_shapes")
     params["golden_shapes"] = _check_shapes(params, "golden_shapes")
     params["calibration_spec"] = images.resolve_spec(params.get("calibration_preprocess"),
@@ -406,6 +474,27 @@ def run_job(params, run_command, get_bin_path, check_mode, want_diff, cpuinfo_pa
     if want_diff:
         result["diff"] = state_diff(existing or {}, after, header=result["manifest_path"])
     return result
+
+
+def time_round_robin(sessions, sample, runs):
+    """``runs`` latency samples per session, taken in alternating rounds so that background load
+    (other tenants of a small edge box) hits every candidate alike instead of whichever ran last."""
+    per_round = [runs // TIMING_ROUNDS + (1 if i < runs % TIMING_ROUNDS else 0) for i in range(TIMING_ROUNDS)]
+    timings = [[] for _s in sessions]
+    for count in per_round:
+        for samples, session in zip(timings, sessions):
+            if count:
+                samples.extend(session.time(sample, count))
+    return timings
+
+
+def _label(record):
+    """``int8``, ``int8 at bf16`` or ``bf16 hint`` for a candidate record in messages."""
+    if "precision" not in record:
+        return "%s hint" % record["inference_precision"]
+    if record.get("inference_precision"):
+        return "%(precision)s at %(inference_precision)s" % record
+    return record["precision"]
 
 
 def _flat(per_sample):

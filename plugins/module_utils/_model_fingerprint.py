@@ -24,6 +24,8 @@ ISA_FLAGS = frozenset((
     "sse4_1", "sse4_2", "avx", "avx2", "fma", "f16c", "avx_vnni", "avx512f", "avx512bw", "avx512vl",
     "avx512dq", "avx512cd", "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_int8",
     "amx_bf16", "amx_fp16",
+    # AVX2-VNNI-2 (Sierra Forest, Arrow Lake): OpenVINO runs bf16 and f16 on these without AVX-512
+    "avx_ne_convert", "avx_vnni_int8",
     # Arm (the "Features" line): NEON, dot product, int8 matmul, bf16, SVE
     "asimd", "asimddp", "asimdhp", "i8mm", "bf16", "sve", "sve2",
 ))

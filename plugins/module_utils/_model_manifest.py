@@ -24,6 +24,8 @@ MANIFEST = "manifest.json"
 GOLDEN = "golden.json"
 TARGETS = ("openvino", "onnxruntime", "tensorrt")
 PRECISIONS = ("fp32", "fp16", "int8", "int8-weights")
+# What the server pins (OpenVINO INFERENCE_PRECISION_HINT; i8 for TensorRT INT8 engines): a concrete hint, never "auto".
+INFERENCE_PRECISIONS = ("f32", "bf16", "f16", "i8")
 REQUIRED = ("schema", "name", "target", "precision", "inference_precision", "device", "entrypoint", "files",
             "inputs", "outputs", "toolchain", "fingerprint", "fidelity", "latency_ms", "golden", "tolerance",
             "source_sha256", "created")
@@ -121,6 +123,8 @@ def validate(doc):
     for key in ("name", "entrypoint", "device", "inference_precision"):
         if key in doc and not isinstance(doc[key], str):
             errors.append("%s must be a string, found %s" % (key, type(doc[key]).__name__))
+    if isinstance(doc.get("inference_precision"), str) and doc["inference_precision"] not in INFERENCE_PRECISIONS:
+        errors.append("inference_precision %r is not one of %s" % (doc["inference_precision"], ", ".join(INFERENCE_PRECISIONS)))
     if doc.get("golden") is not None and not isinstance(doc["golden"], str):
         errors.append("golden must be a string or null, found %s" % type(doc["golden"]).__name__)
     files = doc.get("files")

@@ -21,6 +21,7 @@ import traceback
 from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError
 from ansible_collections.edgeai.fleet.plugins.module_utils._model_compile import MissingLibrary
 from ansible_collections.edgeai.fleet.plugins.module_utils._model_samples import require_numpy
+from ansible_collections.edgeai.fleet.plugins.module_utils._model_shapes import check_shapes
 
 try:
     import onnxruntime as ort
@@ -63,14 +64,10 @@ def prepared_model(src, shapes):
         model = onnx.load(src)
     except (OSError, ValueError, onnx.onnx_cpp2py_export.checker.ValidationError) as exc:
         raise FleetError("Cannot read ONNX model %s: %s" % (src, exc), traceback=traceback.format_exc())
-    names = [i.name for i in model.graph.input]
+    dims_by_name = dict((i.name, i.type.tensor_type.shape.dim) for i in model.graph.input)
+    check_shapes(shapes, [(name, list(dims)) for name, dims in dims_by_name.items()])
     for name, shape in (shapes or {}).items():
-        if name not in names:
-            raise FleetError("input_shapes names %s, but the model's inputs are %s" % (name, names), option="input_shapes")
-        dims = next(i for i in model.graph.input if i.name == name).type.tensor_type.shape.dim
-        if len(dims) != len(shape):
-            raise FleetError("input_shapes[%s] has %d dimensions, the model input has %d" % (name, len(shape), len(dims)))
-        for dim, size in zip(dims, shape):
+        for dim, size in zip(dims_by_name[name], shape):
             if size >= 0:
                 dim.Clear()
                 dim.dim_value = size
@@ -164,7 +161,16 @@ class Backend:
         return prepared_model(src, shapes) if shapes else src
 
     def describe(self, src, shapes):
-        session = cpu_session(self._source(src, shapes))
+        try:
+            session = cpu_session(self._source(src, shapes))
+        except FleetError as err:
+            if not shapes:
+                raise
+            # Fixed dims reach every branch of an If, including the one the sizes do not fit (silero's 8 kHz
+            # path with a 16 kHz chunk); ONNX Runtime's own type inference then refuses what it runs dynamically.
+            raise FleetError("%s\nThat is with input_shapes fixed in the graph; ONNX Runtime runs dynamic dimensions "
+                             "itself: leave input_shapes out and pass calibration samples of the sizes you serve."
+                             % err.msg, **dict(err.details, option="input_shapes"))
         return _tensors(session.get_inputs()), _tensors(session.get_outputs())
 
     def reference(self, src, shapes, samples):
@@ -205,7 +211,12 @@ def quantize(src, shapes, precision, calibration, out):
         fixed = os.path.join(staging, "fixed.onnx")
         save_model(model, fixed)
         pre = os.path.join(staging, "pre.onnx")
-        q.quant_pre_process(fixed, pre)
+        try:
+            q.quant_pre_process(fixed, pre)
+        except AssertionError:
+            # ORT's symbolic shape inference asserts on graphs it does not know (Paddle's Concat on axis 1 after
+            # a Shape); with input_shapes fixed, ONNX's own shape inference is enough to quantize.
+            q.quant_pre_process(fixed, pre, skip_symbolic_shape=True)
         if precision == "int8":
             q.quantize_static(pre, out, _Reader(calibration), quant_format=q.QuantFormat.QDQ, per_channel=True,
                               activation_type=q.QuantType.QUInt8, weight_type=q.QuantType.QInt8)
@@ -214,7 +225,8 @@ def quantize(src, shapes, precision, calibration, out):
     except FleetError:
         raise
     except Exception as exc:  # quantisation raises many types; keep the traceback
-        raise FleetError("building %s failed: %s" % (precision, exc), traceback=traceback.format_exc())
+        raise FleetError("building %s failed: %s" % (precision, str(exc) or type(exc).__name__),
+                         traceback=traceback.format_exc())
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

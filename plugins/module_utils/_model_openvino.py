@@ -13,6 +13,7 @@ AMX the CPU plugin otherwise runs an "FP32" IR in bf16 without saying so.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import traceback
@@ -20,6 +21,7 @@ import traceback
 from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError
 from ansible_collections.edgeai.fleet.plugins.module_utils._model_compile import MissingLibrary, prune_cache
 from ansible_collections.edgeai.fleet.plugins.module_utils._model_samples import require_numpy
+from ansible_collections.edgeai.fleet.plugins.module_utils import _model_shapes as shapes_
 
 try:
     import openvino as ov
@@ -73,7 +75,8 @@ def _v2(dtype):
 
 
 def _wrap(what, exc):
-    return FleetError("%s: %s" % (what, exc), traceback=traceback.format_exc())
+    """The runtime's verdict in the message; its full log stays in the traceback detail."""
+    return FleetError("%s: %s" % (what, shapes_.clip_reason(exc)), traceback=traceback.format_exc())
 
 
 class Session:
@@ -113,6 +116,7 @@ class Backend:
         require_numpy()
         self.params = params
         self.core = ov.Core()
+        self._models = {}
         self.version = ov.get_version().split("-")[0]
 
     def toolchain(self):
@@ -126,20 +130,61 @@ class Backend:
         return None
 
     def _read(self, src, shapes):
+        """The source as an ov.Model with ``shapes`` applied; converted once, a fresh clone per caller.
+
+        describe, reference and every candidate's build need the same model, and NNCF changes the one it
+        is given (compress_weights works in place).
+        """
+        key = (src, json.dumps(shapes, sort_keys=True))
+        if key not in self._models:
+            self._models[key] = self._convert(src, shapes)
+        return self._models[key].clone()
+
+    def _convert(self, src, shapes):
+        """Shapes are fixed *at conversion*: the ONNX frontend cannot convert some graphs (Conv after If,
+        stateful RNN cells) while their dimensions are dynamic, so read_model followed by reshape fails on them.
+        """
         try:
-            model = self.core.read_model(src)
+            if src.endswith(".xml"):
+                model = self.core.read_model(src)
+                if shapes:
+                    model.reshape(dict((name, ov.PartialShape(shape)) for name, shape in shapes.items()))
+                return model
             if shapes:
-                model.reshape(dict((name, ov.PartialShape(shape)) for name, shape in shapes.items()))
-        except (RuntimeError, ValueError) as exc:
-            raise _wrap("OpenVINO cannot read %s with input_shapes %s" % (src, shapes), exc)
-        return model
+                declared = shapes_.declared_inputs(src)
+                if declared is not None:  # without the onnx package OpenVINO's own error has to do
+                    shapes_.check_shapes(shapes, declared)
+                return ov.convert_model(src, input=[(name, ov.PartialShape(shape)) for name, shape in shapes.items()])
+            return ov.convert_model(src)
+        except FleetError:
+            raise
+        except Exception as exc:  # OpConversionFailure, ovc's Error and RuntimeError share no base but Exception
+            raise self._conversion_error(src, shapes, exc)
+
+    def _conversion_error(self, src, shapes, exc):
+        given = " with input_shapes %s" % json.dumps(shapes, sort_keys=True) if shapes else ""
+        message = "OpenVINO cannot convert %s%s: %s" % (src, given, shapes_.clip_reason(exc))
+        if not shapes:
+            declared = shapes_.declared_inputs(src) or []
+            hint = shapes_.describe_dynamic(declared)
+            if hint:
+                message += "\n" + hint
+                return FleetError(message, traceback=traceback.format_exc(), option="input_shapes",
+                                  dynamic_inputs=dict(shapes_.dynamic(declared)),
+                                  input_shapes_to_start=shapes_.suggestion(declared))
+        return FleetError(message + "\nWith the right input_shapes this means OpenVINO's frontend cannot convert "
+                          "the graph; target onnxruntime may run it.", traceback=traceback.format_exc())
 
     def describe(self, src, shapes):
         model = self._read(src, shapes)
         return _tensors(model.inputs), _tensors(model.outputs)
 
     def reference(self, src, shapes, samples):
-        compiled = self.core.compile_model(self._read(src, shapes), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+        try:
+            compiled = self.core.compile_model(self._read(src, shapes), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+        except RuntimeError as exc:
+            raise FleetError("OpenVINO converted %s but cannot compile it for the CPU reference: %s"
+                             % (src, shapes_.clip_reason(exc)), traceback=traceback.format_exc())
         session = Session(compiled, None)
         return [session.infer(sample) for sample in samples]
 
@@ -165,8 +210,15 @@ class Backend:
         path, _removed = prune_cache(cache_dir, "openvino", "openvino-%s" % self.version)
         return path
 
-    def load(self, out_dir, entrypoint):
-        wanted = self.params["inference_precision"]
+    def capabilities(self):
+        """The device's OPTIMIZATION_CAPABILITIES (``FP32``, ``BF16``, ``FP16``...), None when it cannot say."""
+        try:
+            return [str(c) for c in self.core.get_property(self.params["device"], "OPTIMIZATION_CAPABILITIES")]
+        except (RuntimeError, TypeError):
+            return None
+
+    def load(self, out_dir, entrypoint, hint=None):
+        wanted = hint or self.params["inference_precision"]
         config = {"INFERENCE_PRECISION_HINT": wanted, "PERFORMANCE_HINT": "LATENCY"}
         cache = self._cache()
         if cache:

@@ -94,12 +94,24 @@ options:
     description:
       - Runtime precision pinned with C(INFERENCE_PRECISION_HINT) and recorded in the manifest. The module fails when
         the device runs another one. Never left to a plugin default (OpenVINO picks bf16 on CPUs with BF16 units).
+      - V(auto) makes the hint a candidate dimension (target V(openvino) only). Every weights precision is then
+        load-tested, gated and timed at each hint the device lists in its C(OPTIMIZATION_CAPABILITIES) (V(f32)
+        always, V(bf16) on CPUs with AVX-512 BF16 or AMX, V(f16) on GPUs); the chosen pair's hint is pinned in the
+        manifest, so the server runs what was measured. Other targets pin V(f32).
+      - Default V(auto) with O(precision=auto), otherwise V(f32).
     type: str
-    choices: [f32, bf16, f16]
-    default: f32
+    choices: [auto, f32, bf16, f16]
   input_shapes:
     description:
-      - "Shapes to fix, by input name, for example C({x: [1, 3, 640, 640]}); V(-1) keeps a dimension dynamic."
+      - "Shapes to fix, by input name, for example C({x: [1, 3, 640, 640]}); V(-1) keeps a dimension dynamic and
+        C([]) is a rank-0 (scalar) input such as a sample rate. Inputs not named keep the model's shapes."
+      - Applied when the model is converted (OpenVINO C(convert_model(input=...)) for an ONNX O(src)), because some
+        graphs (control flow, recurrent state) only convert with their dimensions fixed. When a conversion fails on
+        dynamic dimensions and no shapes were given, the error lists the dynamic inputs with their symbolic shapes
+        and a value to start from.
+      - For O(target=onnxruntime) the sizes are written into the graph's inputs. ONNX Runtime runs dynamic dimensions
+        itself, and a graph whose type inference fails once they are fixed is refused saying so (leave
+        O(input_shapes) out and pass O(calibration) samples of the served size).
     type: dict
   golden_shapes:
     description:
@@ -304,11 +316,16 @@ reason:
   type: str
   sample: "inputs changed: toolchain"
 candidates:
-  description: Every candidate's precision, fidelity, latency, size and compile time, or why it failed.
+  description:
+    - Every candidate's precision, fidelity, latency, size and compile time, or why it failed.
+    - With O(inference_precision=auto) a candidate is a weights precision at a runtime hint (C(inference_precision));
+      hints the device cannot run are listed with the reason they were skipped.
   returned: always
   type: list
   elements: dict
-  sample: [{"precision": "int8", "passed": true, "chosen": true, "latency_ms": {"p50": 18.2, "p95": 21.0}}]
+  sample: [{"precision": "int8", "inference_precision": "f32", "passed": true, "chosen": true,
+            "latency_ms": {"p50": 18.2, "p95": 21.0}},
+           {"inference_precision": "bf16", "skipped": "device CPU does not list BF16 in OPTIMIZATION_CAPABILITIES"}]
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -333,7 +350,7 @@ def main():
             precision=dict(type="str", default="fp32", choices=PRECISIONS + ["auto"]),
             candidates=dict(type="list", elements="str", choices=PRECISIONS),
             device=dict(type="str", default="CPU"),
-            inference_precision=dict(type="str", default="f32", choices=["f32", "bf16", "f16"]),
+            inference_precision=dict(type="str", choices=["auto", "f32", "bf16", "f16"]),
             input_shapes=dict(type="dict"), golden_shapes=dict(type="dict"), calibration=dict(type="path"),
             calibration_preprocess=dict(type="str", default="none", choices=["none", "ppocr_det", "imagenet"]),
             calibration_preprocess_options=dict(type="dict", options=PREPROCESS),

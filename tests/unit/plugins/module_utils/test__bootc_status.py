@@ -67,7 +67,7 @@ EXPECTED = {
     "spec-only-booted.yaml": dict(is_bootc=True, booted=True, staged=False, rollback=False, queued=False,
                                   update=False, incompatible=[], backend="ostree"),
     "spec-ostree-remote.yaml.txt": dict(is_bootc=True, booted=True, staged=False, rollback=False, queued=False,
-                                    update=False, incompatible=[], backend="ostree"),
+                                        update=False, incompatible=[], backend="ostree"),
     # A plain rpm-ostree host that has staged a bootc image: not (yet) a bootc host.
     "spec-ostree-to-bootc.yaml": dict(is_bootc=False, booted=True, staged=True, rollback=False, queued=False,
                                       update=False, incompatible=[], backend="ostree"),

@@ -275,8 +275,8 @@ LAYOUT_RULES = [
     ("slices-overflow", [_entry("all", {"3g.20gb": 2, "2g.10gb": 1})], [A100_40], "mig_layout[0].mig-devices",
      "8 memory slices"),
     ("not-mig-capable", [_entry("all", {"1g.5gb": 1})], [T4], "mig_layout[0]", "not MIG-capable"),
-    ("unknown-model", [_entry("all", {"1g.5gb": 1})], [gpu(name="NVIDIA RTX 6000 Ada Generation", memory=49140,
-                                                                              pci="0x26B110DE")],
+    ("unknown-model", [_entry("all", {"1g.5gb": 1})],
+     [gpu(name="NVIDIA RTX 6000 Ada Generation", memory=49140, pci="0x26B110DE")],
      "mig_layout[0]", "no MIG profile table"),
     ("missing-index", [_entry([3], {"1g.5gb": 1})], [A100_40], "mig_layout[0].devices", "does not exist"),
 ]

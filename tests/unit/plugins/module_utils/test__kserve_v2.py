@@ -28,8 +28,10 @@ GOLDEN = {"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP32", "data": 
 class FakeV2Server:
     """A V2 server for one model; ``scale`` breaks the outputs, ``ready_after`` delays readiness."""
 
-    def __init__(self, name="det", versions=("1",), scale=2.0, ready_after=0, parameters=None, nested=False):
+    def __init__(self, name="det", versions=("1",), scale=2.0, ready_after=0, parameters=None, nested=False,
+                 respond=None):
         self.name, self.versions, self.scale = name, list(versions), scale
+        self.respond = respond  # request inputs -> output tensors, for models with several inputs and outputs
         self.ready_calls = 0
         self.ready_after = ready_after
         self.parameters = parameters if parameters is not None else {"device": "CPU", "precision": "f32"}
@@ -78,6 +80,9 @@ class FakeV2Server:
                 version, what = self.route()
                 if version in (None, "missing") or what != "/infer":
                     return self.reply(404, {"error": "model not found"})
+                if outer.respond:
+                    return self.reply(200, {"model_name": outer.name, "model_version": version,
+                                            "outputs": outer.respond(body["inputs"])})
                 tensor = body["inputs"][0]
                 data = [outer.scale * v + 1.0 for v in tensor["data"]]
                 if outer.nested:
@@ -227,3 +232,40 @@ def test_nan_from_the_server_fails_the_golden_check():
     response = {"outputs": [{"name": "y", "shape": [2], "data": [float("nan"), 2.0]}]}
     _figures, failures = v2.check_golden(response, golden, {"max_abs": 0.1, "min_cosine": 0.99})
     assert failures == ["output y: the server returned NaN"]
+
+
+# A stateful streaming model as silero-vad's ONNX export declares it: float audio chunk, float state tensor,
+# int64 rank-0 sample rate in; a probability and the next state out.
+STATEFUL = {"inputs": [{"name": "input", "shape": [1, 4], "datatype": "FP32", "data": [0.1, -0.2, 0.3, 0.0]},
+                       {"name": "state", "shape": [2, 1, 2], "datatype": "FP32", "data": [0.5, 0.0, -0.5, 1.0]},
+                       {"name": "sr", "shape": [], "datatype": "INT64", "data": [16000]}],
+            "outputs": [{"name": "output", "shape": [1, 1], "datatype": "FP32", "data": [0.2]},
+                        {"name": "stateN", "shape": [2, 1, 2], "datatype": "FP32", "data": [0.25, 0.0, -0.25, 0.5]}]}
+
+
+def _stateful(inputs, halve_state=0.5):
+    by_name = dict((t["name"], t) for t in inputs)
+    assert by_name["sr"] == {"name": "sr", "shape": [], "datatype": "INT64", "data": [16000]}
+    return [{"name": "output", "shape": [1, 1], "datatype": "FP32", "data": [round(sum(by_name["input"]["data"]), 6)]},
+            {"name": "stateN", "shape": [2, 1, 2], "datatype": "FP32",
+             "data": [halve_state * v for v in by_name["state"]["data"]]}]
+
+
+def test_infer_request_sends_every_input_with_its_dtype_and_rank_zero_shape():
+    sent = v2.infer_request(v2.validate_golden(STATEFUL, "golden.json"))["inputs"]
+    assert [(t["name"], t["shape"], t["datatype"]) for t in sent] == [
+        ("input", [1, 4], "FP32"), ("state", [2, 1, 2], "FP32"), ("sr", [], "INT64")]
+    assert json.loads(json.dumps(sent))[2]["data"] == [16000]
+
+
+def test_verify_several_inputs_and_outputs(fake):
+    server = fake(name="vad", respond=_stateful)
+    result = v2.verify(v2.V2Client(server.url), "vad", STATEFUL, {"max_abs": 1e-6}, requests=2)
+    assert result["failures"] == [] and sorted(result["outputs"]) == ["output", "stateN"]
+
+
+def test_verify_names_the_one_output_of_several_that_drifts(fake):
+    server = fake(name="vad", respond=lambda inputs: _stateful(inputs, halve_state=0.6))
+    result = v2.verify(v2.V2Client(server.url), "vad", STATEFUL, {"max_abs": 0.01}, requests=1)
+    assert result["failures"] == ["output stateN: max_abs 0.1 > 0.01"]
+    assert result["outputs"]["output"]["max_abs"] == 0.0

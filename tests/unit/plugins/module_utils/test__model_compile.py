@@ -15,7 +15,7 @@ from ansible_collections.edgeai.fleet.plugins.module_utils import _model_compile
 from ansible_collections.edgeai.fleet.plugins.module_utils import _model_fingerprint as fp
 from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError
 from ansible_collections.edgeai.fleet.tests.unit.plugins.module_utils.model_compile_fakes import (
-    PARAMS, FakeBackend, write_calibration, write_source)
+    LATENCY, PARAMS, FakeBackend, write_calibration, write_source)
 
 np = pytest.importorskip("numpy")
 FINGERPRINT = fp.fingerprint({"arch": "x86_64", "cpu_model": "test cpu", "cpu_flags": ["avx2"]})
@@ -158,6 +158,150 @@ def test_auto_without_calibration_skips_int8(tmp_path):
     doc, backend = _compile(params)
     assert backend.builds == ["fp16"]
     assert doc["candidates"][0] == {"precision": "int8", "skipped": "int8 needs a calibration set (the calibration option)"}
+
+
+# OPTIMIZATION_CAPABILITIES as OpenVINO's plugins build them: openvinotoolkit/openvino
+# src/plugins/intel_cpu/src/plugin.cpp (get_ro_property, ov::device::capabilities: BF16 on avx512_core_bf16 or
+# avx2_vnni_2, FP16 when utils/precision_support.cpp hasHardwareSupport(f16): avx512_core_fp16, avx2_vnni_2 or Arm
+# NEON fp16) and src/plugins/intel_gpu/src/plugin/plugin.cpp (FP16 on GPUs that support it).
+CPU_AVX2 = ("FP32", "INT8", "BIN", "EXPORT_IMPORT")  # read from this project's AMD EPYC (avx2, no AVX-512)
+CPU_ZEN4 = ("BF16", "WINOGRAD", "FP32", "INT8", "BIN", "EXPORT_IMPORT")  # avx512_bf16, no avx512_fp16
+CPU_SPR = ("BF16", "WINOGRAD", "FP32", "FP16", "INT8", "BIN", "EXPORT_IMPORT")  # AMX Xeon: avx512_fp16 too
+GPU_ARC = ("FP32", "BIN", "FP16", "INT8", "GPU_HW_MATMUL", "EXPORT_IMPORT")
+
+
+@pytest.mark.parametrize("requested, capabilities, flags, device, hints, skipped", [
+    pytest.param("auto", CPU_AVX2, ["avx2", "fma"], "CPU", ["f32"], ["bf16", "f16"], id="openvino/intel_cpu/plugin.cpp-avx2-only-cpu"),
+    pytest.param("auto", CPU_ZEN4, ["avx2", "avx512f", "avx512_bf16"], "CPU", ["f32", "bf16"], ["f16"],
+                 id="openvino/intel_cpu/plugin.cpp-avx512_bf16-cpu"),
+    pytest.param("auto", CPU_SPR, ["avx512_bf16", "avx512_fp16", "amx_bf16"], "CPU", ["f32", "bf16", "f16"], [],
+                 id="openvino/intel_cpu/plugin.cpp-amx-xeon"),
+    pytest.param("auto", GPU_ARC, ["avx2"], "GPU", ["f32", "f16"], ["bf16"], id="openvino/intel_gpu/plugin.cpp-gpu-fp16"),
+    # the runtime's answer wins over the flags: an AVX-512 BF16 CPU whose plugin does not list BF16
+    pytest.param("auto", CPU_AVX2, ["avx512_bf16", "amx_bf16"], "CPU", ["f32"], ["bf16", "f16"],
+                 id="runtime-over-flags"),
+    # the runtime cannot tell: only a CPU's ISA flags stand in
+    pytest.param("auto", None, ["avx512_bf16", "amx_bf16"], "CPU", ["f32", "bf16"], ["f16"], id="no-caps-amx-cpu"),
+    pytest.param("auto", None, ["avx_ne_convert", "avx_vnni_int8"], "CPU", ["f32", "bf16", "f16"], [],
+                 id="no-caps-avx2_vnni_2-cpu"),
+    pytest.param("auto", None, ["avx2"], "CPU", ["f32"], ["bf16", "f16"], id="no-caps-avx2-cpu"),
+    pytest.param("auto", None, ["avx512_bf16"], "NPU", ["f32"], ["bf16", "f16"], id="no-caps-npu"),
+    pytest.param("f32", CPU_SPR, ["amx_bf16"], "CPU", [None], [], id="pinned-f32"),
+    pytest.param("bf16", CPU_AVX2, ["avx2"], "CPU", [None], [], id="pinned-bf16-left-to-the-load-check"),
+])
+def test_hint_candidates_per_isa(requested, capabilities, flags, device, hints, skipped):
+    got, why = mc.hint_candidates(requested, capabilities, flags, device)
+    assert got == hints
+    assert [s["inference_precision"] for s in why] == skipped
+    assert all(s["skipped"] for s in why)
+
+
+class HintBackend(FakeBackend):
+    """FakeBackend with a runtime precision hint per load (simulated: OpenVINO's OPTIMIZATION_CAPABILITIES and
+    INFERENCE_PRECISION_HINT; a hint scales the latency and adds its own error, as bf16 does on an AMX Xeon)."""
+
+    SPEED = {"f32": 1.0, "bf16": 0.5, "f16": 0.8}
+
+    def __init__(self, params, capabilities=CPU_SPR, hint_noise=None, **kwargs):
+        super().__init__(params, **kwargs)
+        self.caps = capabilities
+        self.hint_noise = dict({"f32": 0.0, "bf16": 0.004, "f16": 0.002}, **(hint_noise or {}))
+        self.loads = []
+        self.capability_queries = 0
+
+    def capabilities(self):
+        self.capability_queries += 1
+        return self.caps
+
+    def load(self, out_dir, entrypoint, hint=None):
+        session = FakeBackend.load(self, out_dir, entrypoint)
+        hint = hint or self.params["inference_precision"]
+        self.loads.append((session.precision, hint))
+        session.effective = dict(session.effective, inference_precision=hint)
+        session.noise = dict((p, n + self.hint_noise[hint]) for p, n in session.noise.items())
+        session.time = lambda sample, runs: [LATENCY[session.precision] * self.SPEED[hint]] * runs
+        return session
+
+
+def test_auto_hint_is_a_candidate_dimension_and_the_manifest_pins_the_winner(tmp_path):
+    params = _params(tmp_path, precision="auto", inference_precision="auto", calibration=write_calibration(tmp_path),
+                     fidelity_gate={"min_cosine": 0.98, "max_abs_diff": 0.02})
+    backend = HintBackend(params)
+    doc, _backend = _compile(params, backend)
+    # each weights precision is built once and loaded at every hint the device lists
+    assert backend.builds == ["int8", "int8-weights", "fp16", "fp32"]
+    assert backend.loads == [(p, h) for p in ("int8", "int8-weights", "fp16", "fp32") for h in ("f32", "bf16", "f16")]
+    # int8 misses max_abs_diff at every hint; int8-weights at bf16 (0.01 + 0.004) is the fastest that passes
+    assert (doc["precision"], doc["inference_precision"]) == ("int8-weights", "bf16")
+    chosen = [c for c in doc["candidates"] if c.get("chosen")]
+    assert [(c["precision"], c["inference_precision"]) for c in chosen] == [("int8-weights", "bf16")]
+    assert chosen[0]["latency_ms"]["p50"] == 3.0 and chosen[0]["effective"]["inference_precision"] == "bf16"
+    assert doc["options"]["inference_precision"] == "auto"
+
+
+def test_auto_hint_failing_the_gate_is_not_chosen(tmp_path):
+    params = _params(tmp_path, precision="auto", candidates=["fp32"], inference_precision="auto",
+                     fidelity_gate={"min_cosine": 0.98, "max_abs_diff": 0.02})
+    doc, _backend = _compile(params, HintBackend(params, hint_noise={"bf16": 0.5}))
+    assert (doc["precision"], doc["inference_precision"]) == ("fp32", "f16")
+    bf16 = [c for c in doc["candidates"] if c.get("inference_precision") == "bf16"][0]
+    assert not bf16["passed"] and "max_abs_diff" in bf16["error"] and "latency_ms" in bf16
+
+
+def test_auto_on_an_avx2_cpu_records_why_bf16_and_f16_were_skipped(tmp_path):
+    params = _params(tmp_path, precision="fp32", inference_precision="auto")
+    doc, backend = _compile(params, HintBackend(params, capabilities=CPU_AVX2))
+    assert backend.loads == [("fp32", "f32")] and doc["inference_precision"] == "f32"
+    skipped = [c for c in doc["candidates"] if "skipped" in c]
+    assert [c["inference_precision"] for c in skipped] == ["bf16", "f16"]
+    assert "does not list BF16 in OPTIMIZATION_CAPABILITIES (FP32, INT8, BIN, EXPORT_IMPORT)" in skipped[0]["skipped"]
+
+
+def test_pinned_hint_does_not_ask_the_device(tmp_path):
+    params = _params(tmp_path, precision="auto", candidates=["fp32", "fp16"], inference_precision="f32")
+    doc, backend = _compile(params, HintBackend(params))
+    assert backend.capability_queries == 0 and backend.loads == [("fp32", "f32"), ("fp16", "f32")]
+    assert doc["inference_precision"] == "f32" and "inference_precision" not in doc["candidates"][0]
+
+
+def test_no_candidate_message_names_precision_and_hint(tmp_path):
+    params = _params(tmp_path, precision="fp32", inference_precision="auto",
+                     fidelity_gate={"min_cosine": 0.98, "max_abs_diff": 0.001})
+    with pytest.raises(FleetError) as caught:
+        _compile(params, HintBackend(params, capabilities=CPU_ZEN4, hint_noise={"f32": 0.01}))
+    assert "fp32 at bf16: fidelity gate failed" in caught.value.msg
+    assert "f16 hint: device CPU does not list FP16" in caught.value.msg
+
+
+@pytest.mark.parametrize("over, expected", [
+    ({"precision": "auto", "inference_precision": None}, "auto"),
+    ({"precision": "int8", "inference_precision": None}, "f32"),
+    ({"precision": "auto", "inference_precision": "f32"}, "f32"),
+    ({"precision": "fp32", "inference_precision": "auto"}, "auto"),
+    ({"precision": "auto", "inference_precision": None, "target": "onnxruntime"}, "f32"),
+    ({"precision": "auto", "inference_precision": "auto", "target": "tensorrt"}, "f32"),
+])
+def test_inference_precision_default_follows_precision(tmp_path, over, expected):
+    assert mc.validate_params(_params(tmp_path, **over))["inference_precision"] == expected
+
+
+def test_candidates_are_timed_round_robin():
+    calls = []
+
+    class Session:
+        def __init__(self, name):
+            self.name = name
+
+        def time(self, sample, runs):
+            calls.append((self.name, runs))
+            return [1.0] * runs
+
+    timings = mc.time_round_robin([Session("a"), Session("b")], None, 10)
+    assert calls == [("a", 3), ("b", 3), ("a", 3), ("b", 3), ("a", 2), ("b", 2), ("a", 2), ("b", 2)]
+    assert [len(t) for t in timings] == [10, 10]
+    calls[:] = []
+    mc.time_round_robin([Session("a")], None, 1)
+    assert calls == [("a", 1)]
 
 
 def test_explicit_unbuildable_precision_is_an_error(tmp_path):

@@ -48,6 +48,12 @@ def test_x86_first_block_isa_flags_only():
     assert cpu["cpu_flags"] == sorted(cpu["cpu_flags"])
 
 
+def test_avx2_vnni_2_flags_are_kept():
+    """AVX2-VNNI-2 CPUs run bf16/f16 in OpenVINO without AVX-512 (issue 14): their flags decide the hint candidates."""
+    cpu = fp.parse_cpuinfo("flags\t\t: avx2 avx_vnni avx_vnni_int8 avx_ne_convert hypervisor\n", machine="x86_64")
+    assert cpu["cpu_flags"] == ["avx2", "avx_ne_convert", "avx_vnni", "avx_vnni_int8"]
+
+
 def test_arm_features_and_part_number():
     cpu = fp.parse_cpuinfo(ARM, machine="aarch64")
     assert cpu["cpu_model"] == "arm implementer 0x41 part 0xd42"

@@ -48,6 +48,8 @@ def test_build_gives_the_shared_contract():
     ({"latency_ms": {}}, "latency_ms"),
     ({"inputs": [{"name": "x"}]}, "inputs"),
     ({"fingerprint": {}}, "fingerprint"),
+    # issue 14: the server pins this hint as it is; "auto" is a compile option, never an artifact's precision
+    ({"inference_precision": "auto"}, "inference_precision 'auto' is not one of f32, bf16, f16, i8"),
 ])
 def test_build_refuses_an_invalid_manifest(over, needle):
     with pytest.raises(FleetError) as caught:
