@@ -4,16 +4,14 @@
 
 """The kserve backend for real, on loopback: deploy -> serve -> verify -> broken version -> roll back -> verify.
 
-Real: the PyPI ``kserve`` model server running the collection's model class
-(``roles/model_serving/files/edgeai_model_server.py``) with ONNX Runtime, the model_deploy and
-model_verify modules (run in-process), the repository on disk. Nothing is simulated; the model is a
-tiny ONNX graph (y = s * x + 1) built here with the ``onnx`` package, so the golden outputs are real
-ONNX Runtime outputs. The "broken" version has s = 3: it loads and reports ready, and only the golden
-comparison catches it, which is the point.
+Real: the collection's KServe V2 server (``roles/model_serving/files/edgeai_model_server.py``) with ONNX
+Runtime, the model_deploy and model_verify modules (run in-process), the repository on disk. Nothing is
+simulated; the model is a tiny ONNX graph (y = s * x + 1) built here with the ``onnx`` package, so the golden
+outputs are real ONNX Runtime outputs. The "broken" version has s = 3: it loads and reports ready, and only the
+golden comparison catches it, which is the point.
 
-kserve pulls in kubernetes, grpcio, pandas, fastapi, ... (about 560 MB), which does not belong in the
-collection's own venv, so the fixture builds ``.venv-kserve`` from PyPI once (about a minute) and reuses it
-(override with EDGEAI_KSERVE_VENV).
+The server needs only numpy and the runtime (no kserve stack any more), which the test venv has, so it runs
+on this interpreter (EDGEAI_KSERVE_PYTHON names another one).
 """
 
 from __future__ import annotations
@@ -32,8 +30,6 @@ from ansible_collections.edgeai.fleet.tests.unit.module_helpers import run_modul
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SERVER = os.path.join(ROOT, "roles", "model_serving", "files", "edgeai_model_server.py")
-VENV = os.environ.get("EDGEAI_KSERVE_VENV", os.path.join(ROOT, ".venv-kserve"))
-PACKAGES = ["kserve==0.21.0", "onnxruntime==1.32.0", "numpy==2.4.6", "onnx==1.23.2"]
 
 MAKE_ARTIFACT = r"""
 import hashlib, json, os, sys
@@ -71,12 +67,7 @@ json.dump(manifest, open(os.path.join(dest, "manifest.json"), "w"))
 
 @pytest.fixture(scope="module")
 def kserve_python():
-    python = os.path.join(VENV, "bin", "python")
-    probe = [python, "-c", "import kserve, onnxruntime, onnx, numpy"]
-    if not os.path.exists(python) or subprocess.run(probe, capture_output=True, check=False).returncode != 0:
-        subprocess.run([sys.executable, "-m", "venv", "--clear", VENV], check=True)
-        subprocess.run([python, "-m", "pip", "install", "-q"] + PACKAGES, check=True, timeout=1200)
-    return python
+    return os.environ.get("EDGEAI_KSERVE_PYTHON", sys.executable)
 
 
 def free_port():
