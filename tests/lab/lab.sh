@@ -19,6 +19,11 @@ BOOT_TIMEOUT=${EDGEAI_LAB_BOOT_TIMEOUT:-90}
 SUITE=bookworm
 BASE_IMAGE=localhost/edgeai-node:$SUITE
 CTR_IMAGE=localhost/edgeai-node-ctr:$SUITE
+# The nodes run these: the images above plus sshd (ssh.Containerfile). A tag of their own, so molecule
+# and the tests that start the images above keep theirs, and labs of either kind coexist.
+SSH_TAG=$SUITE-ssh
+# One bridge for every lab: nodes get addresses the controller reaches over SSH, as real devices.
+NETWORK=edgeai-lab
 # ostree is here for the bootc double, which simulates deployments on a real
 # ostree sysroot (shared/reference/testing.md section 5).
 BASE_PACKAGES=(systemd systemd-sysv dbus python3 iproute2 ca-certificates git
@@ -54,6 +59,7 @@ environment:
   EDGEAI_LAB_CACHE      rootfs cache and containers.conf (default /var/tmp/edgeai-lab)
   EDGEAI_LAB_MIRROR     Debian mirror for debootstrap (default deb.debian.org)
   EDGEAI_LAB_PREPARE    set to 0 to make 'up' skip installing the doubles
+  EDGEAI_LAB_CONNECTION ssh (default) or podman: how the written inventory reaches the nodes
 EOF
 }
 
@@ -172,16 +178,61 @@ build_ctr() {
   retag "$CTR_IMAGE" "$(<"$iidfile")"
 }
 
+ssh_hash() {
+  { image_hash "$1"; cat "$LAB_DIR/ssh.Containerfile" "$LAB_DIR/sshd_config"; declare -f build_ssh; } |
+    sha256sum | cut -c1-16
+}
+
+# NAME:$SSH_TAG from NAME:$SUITE, rebuilt when either the parent or the sshd layer changes.
+build_ssh() {
+  local parent=$1 image=${1%:*}:$SSH_TAG hash iidfile
+  hash=$(ssh_hash "$parent")
+  if [[ $(image_hash "$image") == "$hash" ]]; then
+    log "$image is up to date ($hash)"
+    return
+  fi
+  iidfile=$(mktemp "$CACHE/iid.XXXXXX")
+  CLEANUP+=("$iidfile")
+  podman build --pull=never --layers=false --force-rm "${ULIMITS[@]}" \
+    --build-arg "BASE_IMAGE=$parent" --label "edgeai.lab.hash=$hash" \
+    --iidfile "$iidfile" -f "$LAB_DIR/ssh.Containerfile" "$LAB_DIR" >&2
+  retag "$image" "$(<"$iidfile")"
+}
+
 cmd_build() {
   # Two builds at once would debootstrap twice and race on the tags.
   exec 9>"$CACHE/build.lock"
   flock 9
   build_base
   build_ctr
+  build_ssh "$BASE_IMAGE"
+  build_ssh "$CTR_IMAGE"
   flock -u 9
 }
 
 node_name() { printf '%s-%02d' "$PREFIX" "$1"; }
+
+ssh_dir() { printf '%s/ssh/%s' "$CACHE" "$PREFIX"; }
+
+# Per lab: a client key for the controller and one host key its nodes share (they are one image), so
+# the inventory can pin the host key instead of trusting the first answer. Only root can read them.
+make_keys() {
+  local dir
+  dir=$(ssh_dir)
+  [[ -f $dir/node/authorized_keys ]] && return
+  (umask 077 && mkdir -p "$dir/node")
+  ssh-keygen -q -t ed25519 -N '' -C "edgeai-lab-$PREFIX" -f "$dir/id_ed25519"
+  ssh-keygen -q -t ed25519 -N '' -C "edgeai-lab-$PREFIX-host" -f "$dir/node/ssh_host_ed25519_key"
+  install -m 0600 "$dir/id_ed25519.pub" "$dir/node/authorized_keys"
+}
+
+ensure_network() {
+  podman network exists "$NETWORK" || podman network create "$NETWORK" >/dev/null
+}
+
+node_address() {
+  podman container inspect --format "{{ (index .NetworkSettings.Networks \"$NETWORK\").IPAddress }}" "$1"
+}
 
 # Roles cycle cpu, gpu, bootc, so any N >= 3 has one node of each kind.
 node_role() {
@@ -201,9 +252,9 @@ role_doubles() {
 }
 
 start_node() {
-  local name=$1 role=$2 image=$BASE_IMAGE extra=() state lab current
+  local name=$1 role=$2 image=${BASE_IMAGE%:*}:$SSH_TAG extra=() state lab current
   case $role in
-    gpu) image=$CTR_IMAGE extra=(--privileged) ;;
+    gpu) image=${CTR_IMAGE%:*}:$SSH_TAG extra=(--privileged) ;;
     # The bootc double simulates boots in mount and PID namespaces.
     bootc) extra=(--privileged) ;;
   esac
@@ -224,8 +275,9 @@ start_node() {
   log "creating $name ($role)"
   podman run -d --name "$name" --hostname "$name" \
     --label edgeai.lab=1 --label "edgeai.lab.prefix=$PREFIX" --label "edgeai.lab.role=$role" \
-    --network none --systemd always "${ULIMITS[@]}" "${extra[@]}" \
+    --network "$NETWORK" --systemd always "${ULIMITS[@]}" "${extra[@]}" \
     --volume "$CACHE/wheelhouse:/srv/edgeai-wheelhouse:ro" \
+    --volume "$(ssh_dir)/node:/etc/ssh/lab:ro" \
     "$image" /sbin/init >/dev/null
 }
 
@@ -250,17 +302,34 @@ wait_booted() {
 # The inventory lists every node of this prefix that exists, so it matches
 # what runs even after an 'up' with a smaller N.
 write_inventory() {
-  local tmp role name node_role_label lines
+  local tmp role name node_role_label lines address dir known
   mkdir -p "${INVENTORY%/*}"
   tmp=$INVENTORY.tmp.$$
-  CLEANUP+=("$tmp")
+  dir=$(ssh_dir)
+  known=$dir/known_hosts.tmp.$$
+  CLEANUP+=("$tmp" "$known")
+  : >"$known"
   {
     echo "$INVENTORY_MARKER for prefix '$PREFIX'; 'lab.sh up' rewrites it."
     echo "lab:"
     echo "  vars:"
-    echo "    ansible_connection: containers.podman.podman"
+    case ${EDGEAI_LAB_CONNECTION:-ssh} in
+      ssh)
+        echo "    ansible_connection: ansible.builtin.ssh"
+        echo "    ansible_user: root"
+        echo "    ansible_ssh_private_key_file: $dir/id_ed25519"
+        # ansible.cfg turns host key checking off for throwaway hosts; the lab pins its own key instead.
+        echo "    ansible_ssh_host_key_checking: true"
+        echo "    ansible_ssh_common_args: -o UserKnownHostsFile=$dir/known_hosts -o IdentitiesOnly=yes"
+        # Ansible's own default, spelled out: one multiplexed connection per host for the whole run.
+        echo "    ansible_ssh_args: -C -o ControlMaster=auto -o ControlPersist=60s"
+        echo "    ansible_ssh_pipelining: true"
+        ;;
+      podman) echo "    ansible_connection: containers.podman.podman" ;;
+      *) die "EDGEAI_LAB_CONNECTION must be ssh or podman, got '${EDGEAI_LAB_CONNECTION}'" ;;
+    esac
     echo "    ansible_python_interpreter: /usr/bin/python3"
-    # podman exec already runs as root, and the minimal image has no sudo for plays that say become.
+    # Root already, and the minimal image has no sudo for plays that say become.
     echo "    ansible_become: false"
     echo "  children:"
     for role in cpu gpu bootc; do
@@ -268,11 +337,18 @@ write_inventory() {
       while read -r name node_role_label; do
         [[ $node_role_label == "$role" ]] || continue
         lines+="        $name:"$'\n'"          lab_doubles: $(role_doubles "$role")"$'\n'
+        address=$(node_address "$name")
+        if [[ -n $address ]]; then
+          # ansible_podman_host keeps '-e ansible_connection=containers.podman.podman' working.
+          lines+="          ansible_host: $address"$'\n'"          ansible_podman_host: $name"$'\n'
+          echo "$address $(cut -d' ' -f1,2 "$dir/node/ssh_host_ed25519_key.pub")" >>"$known"
+        fi
       done < <(podman ps -a "${LAB_FILTER[@]}" --format '{{ .Names }} {{ index .Labels "edgeai.lab.role" }}' | sort)
       echo "    $role:"
       if [[ -n $lines ]]; then printf '      hosts:\n%s' "$lines"; else echo "      hosts: {}"; fi
     done
   } >"$tmp"
+  mv "$known" "$dir/known_hosts"
   mv "$tmp" "$INVENTORY"
   log "inventory: $INVENTORY"
 }
@@ -314,6 +390,8 @@ cmd_up() {
   [[ $count =~ ^[1-9][0-9]*$ ]] || die "up: node count must be a positive integer, got '$count'"
   cmd_build
   prepare_models
+  make_keys
+  ensure_network
   for ((i = 1; i <= count; i++)); do
     names+=("$(node_name "$i")")
     start_node "${names[-1]}" "$(node_role "$i")"
@@ -338,6 +416,7 @@ cmd_down() {
   if [[ -f $INVENTORY ]] && [[ $(head -n 1 "$INVENTORY") == "$INVENTORY_MARKER"* ]]; then
     rm -f "$INVENTORY"
   fi
+  rm -rf "$(ssh_dir)"
 }
 
 cmd_status() {
@@ -364,7 +443,7 @@ COMMAND=${1:-}
   die "EDGEAI_LAB_PREFIX '$PREFIX' is not a valid host name prefix (a-z, 0-9, '-')"
 case $COMMAND in
   build) preflight podman runc debootstrap; cmd_build ;;
-  up) preflight podman runc debootstrap; cmd_up "${@:2}" ;;
+  up) preflight podman runc debootstrap ssh-keygen; cmd_up "${@:2}" ;;
   prepare) preflight podman; cmd_prepare ;;
   down) preflight podman; cmd_down ;;
   status) preflight podman; cmd_status ;;

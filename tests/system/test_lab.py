@@ -7,6 +7,7 @@ inventory so a demo lab running on the same machine is never touched.
 import os
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -17,7 +18,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 LAB = REPO / "tests" / "lab" / "lab.sh"
 CACHE = os.environ.get("EDGEAI_LAB_CACHE", "/var/tmp/edgeai-lab")
-IMAGES = ("localhost/edgeai-node:bookworm", "localhost/edgeai-node-ctr:bookworm")
+IMAGES = ("localhost/edgeai-node:bookworm", "localhost/edgeai-node-ctr:bookworm",
+          "localhost/edgeai-node:bookworm-ssh", "localhost/edgeai-node-ctr:bookworm-ssh")
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the lab runs as root")
 needs_podman = pytest.mark.skipif(
@@ -83,6 +85,8 @@ def lab_prefix(tmp_path):
         names = lab_containers(prefix)
         if names:
             subprocess.run(["podman", "rm", "--force", "--time", "2", *names], env=lab_env(), check=False)
+        # What lab.sh down would also remove: the prefix's SSH keys.
+        shutil.rmtree(Path(CACHE) / "ssh" / prefix, ignore_errors=True)
 
 
 @pytest.mark.lab
@@ -99,7 +103,7 @@ def test_build_twice_reuses_the_images():
 
     assert second.returncode == 0, second.stderr
     assert image_ids() == ids
-    assert second.stderr.count("is up to date") == 2, second.stderr
+    assert second.stderr.count("is up to date") == len(IMAGES), second.stderr
     assert elapsed < 15, f"a cached build took {elapsed:.1f} s"
 
 
@@ -125,9 +129,21 @@ def test_up_and_down_touch_only_their_own_prefix(lab_prefix):
     )
     assert systemd.stdout.strip() in ("running", "degraded")
     hosts = yaml.safe_load(inventory.read_text())["lab"]
-    assert hosts["vars"]["ansible_connection"] == "containers.podman.podman"
-    assert hosts["children"]["cpu"]["hosts"] == {node: {"lab_doubles": []}}
+    assert hosts["vars"]["ansible_connection"] == "ansible.builtin.ssh"
+    assert hosts["vars"]["ansible_ssh_pipelining"] is True
+    entry = hosts["children"]["cpu"]["hosts"][node]
+    assert entry["lab_doubles"] == [] and entry["ansible_podman_host"] == node
     assert node in lab("status", env=env).stdout
+
+    # Reached over SSH as a device is, with the lab's own keys: only root may read them.
+    keys = Path(hosts["vars"]["ansible_ssh_private_key_file"])
+    assert oct(keys.stat().st_mode & 0o777) == "0o600"
+    assert oct(keys.parent.stat().st_mode & 0o777) == "0o700"
+    ping = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible"), "-i", str(inventory), node, "-m", "ansible.builtin.ping"],
+        env=env, capture_output=True, text=True, timeout=120, check=False, cwd=REPO,
+    )
+    assert ping.returncode == 0, ping.stdout + ping.stderr
 
     again = lab("up", "1", env=env, timeout=300)
     assert again.returncode == 0, again.stderr
@@ -137,6 +153,7 @@ def test_up_and_down_touch_only_their_own_prefix(lab_prefix):
     assert down.returncode == 0, down.stderr
     assert lab_containers(prefix) == []
     assert not inventory.exists()
+    assert not keys.parent.exists()
     assert lab_containers(other) == [f"{other}-01"]
 
 
