@@ -87,8 +87,8 @@ def _selector_errors(entry, where, errors):
     """``device-filter`` (a string or a list of strings) and ``devices`` (\"all\" or a list of indexes)."""
     if "device-filter" in entry:
         dfilter = entry["device-filter"]
-        if not (dfilter is None or isinstance(dfilter, str)
-                or isinstance(dfilter, list) and all(isinstance(f, str) for f in dfilter)):
+        strings = isinstance(dfilter, list) and all(isinstance(f, str) for f in dfilter)
+        if not (dfilter is None or isinstance(dfilter, str) or strings):
             errors.append("%s.device-filter: must be a PCI id string (0x20B010DE, or 0x233010DE:0x16C010DE with the "
                           "subsystem) or a list of them, got %r" % (where, dfilter))
     if "devices" not in entry:

@@ -90,8 +90,8 @@ def _drop_in_options(params):
         raise FleetError("drop_in=false is not supported for podman: every podman this module supports reads "
                          "containers.conf.d, and containers.conf would lose its comments", field="drop_in")
     name = name or DROP_IN_FILES.get(runtime)
-    if name is not None and (not re.fullmatch(r"[A-Za-z0-9_.+-]+", name) or name in (".", "..")
-                             or not name.endswith(DROP_IN_SUFFIX.get(runtime, ""))):
+    plain = name is not None and re.fullmatch(r"[A-Za-z0-9_.+-]+", name) and name not in (".", "..")
+    if name is not None and not (plain and name.endswith(DROP_IN_SUFFIX.get(runtime, ""))):
         raise FleetError("drop_in_file %r must be a plain file name%s (it is written into drop_in_dir)"
                          % (name, " ending in %s, the only files %s reads there" % (DROP_IN_SUFFIX[runtime], runtime)
                                   if runtime in DROP_IN_SUFFIX else ""), field="drop_in_file")
