@@ -28,11 +28,7 @@ pytestmark = MARKS
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("site-runner")
-    # The podman connection, not the lab's default SSH: under the full `make test`, ansible-playbook started by
-    # runner's pexpect against the SSH inventory was killed by a signal before its first line (rc None, no events),
-    # though the same test passes alone and after the other lab suites. This test is about what AWX reads; SSH is
-    # covered by test_site_interrupt, test_lab and `make demo`. Open question recorded in docs/testing.md.
-    with site_lab(tmp, PREFIX, EDGEAI_FLEET_REPORT_DIR=str(tmp / "lab-report"), EDGEAI_LAB_CONNECTION="podman") as env:
+    with site_lab(tmp, PREFIX, EDGEAI_FLEET_REPORT_DIR=str(tmp / "lab-report")) as env:
         yield tmp, env
 
 
