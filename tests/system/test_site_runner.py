@@ -49,6 +49,9 @@ def run_site(tmp, env, ident):
             "ANSIBLE_COLLECTIONS_PATH": env["ANSIBLE_COLLECTIONS_PATH"],
             "CONTAINERS_CONF": env["CONTAINERS_CONF"],
             "EDGEAI_FLEET_REPORT_DIR": str(tmp / "report" / ident),
+            # AWX gives every job its own SSH ControlPath directory; the shared ~/.ansible/cp would let this job
+            # reuse a multiplexed master left by an earlier lab whose node had the same bridge address.
+            "ANSIBLE_SSH_CONTROL_PATH_DIR": str(private / "cp"),
         },
         quiet=True,
         timeout=600,
