@@ -69,6 +69,12 @@ def _fetch(url, shown, out, options, cancel, progress):
                 response = open_url(url, timeout=options["timeout"], validate_certs=options["validate_certs"],
                                     http_agent="edgeai.fleet.model_deploy")
             with response:
+                # open_url follows redirects, https to http included: the sha256 still pins the bytes, but a
+                # signed URL's token and the artifact would then cross the network in clear.
+                final = str(getattr(response, "geturl", lambda: url)() or url)
+                if url.lower().startswith("https://") and not final.lower().startswith("https://"):
+                    raise FleetError("%s redirected to %s, which is not https; refusing the downgrade, nothing was "
+                                     "downloaded" % (shown, _redact.url(final)), url=shown)
                 expected = progress["expected"] = _content_length(response.headers, shown)
                 limit = options["max_bytes"]
                 if expected is not None and expected > limit:

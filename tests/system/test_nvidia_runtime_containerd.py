@@ -22,7 +22,7 @@ import tarfile
 
 import pytest
 
-from _nvidia_runtime_helpers import Daemon, ansible_module, fake_runtime, kill_processes_under, unmount_under, wait_for
+from _nvidia_runtime_helpers import Daemon, ansible_module, fake_runtime, wait_for
 
 tomllib = pytest.importorskip("tomllib")
 grpc = pytest.importorskip("grpc")
@@ -80,14 +80,6 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
   SystemdCgroup = false
 """.format(w=work, pause=PAUSE)
-
-
-@pytest.fixture
-def work(tmp_path):
-    path = str(tmp_path)
-    yield path
-    kill_processes_under(path)
-    unmount_under(path)
 
 
 def dump(main):

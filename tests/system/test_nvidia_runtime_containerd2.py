@@ -23,7 +23,7 @@ import subprocess
 
 import pytest
 
-from _nvidia_runtime_helpers import Daemon, ansible_module, containerd2_bin, kill_processes_under, unmount_under, wait_for
+from _nvidia_runtime_helpers import Daemon, ansible_module, containerd2_bin, wait_for
 
 tomllib = pytest.importorskip("tomllib")
 grpc = pytest.importorskip("grpc")
@@ -40,14 +40,6 @@ RUNTIME = "/usr/bin/nvidia-container-runtime"
 @pytest.fixture(scope="module")
 def bindir():
     return containerd2_bin()
-
-
-@pytest.fixture
-def work(tmp_path):
-    path = str(tmp_path)
-    yield path
-    kill_processes_under(path)
-    unmount_under(path)
 
 
 def config_dump(bindir, main):

@@ -19,7 +19,7 @@ import subprocess
 
 import pytest
 
-from _nvidia_runtime_helpers import Daemon, ansible_module, fake_runtime, kill_processes_under, unmount_under, wait_for
+from _nvidia_runtime_helpers import Daemon, ansible_module, fake_runtime, wait_for
 
 pytestmark = pytest.mark.skipif(not shutil.which("dockerd") or not shutil.which("docker") or os.geteuid() != 0,
                                 reason="needs dockerd, the docker CLI and root")
@@ -40,14 +40,6 @@ def user_daemon_json(work):
         "log-level": "warn",
         "log-opts": {"max-size": "10m"},
     }, indent=4) + "\n"
-
-
-@pytest.fixture
-def work(tmp_path):
-    path = str(tmp_path)
-    yield path
-    kill_processes_under(path)
-    unmount_under(path)
 
 
 def docker_info(work):

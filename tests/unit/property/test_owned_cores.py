@@ -237,11 +237,14 @@ def _fake_nvml(answers):
 
 @given(NVML_ANSWERS)
 def test_gpu_facts_from_a_confused_nvml(tmp_path_factory, answers):
-    """A driver/library mismatch makes NVML answer garbage: counts of 10**30 must not hang, types must not crash."""
+    """A driver/library mismatch makes NVML answer garbage: counts of 10**30 must not hang, types must not crash.
+
+    Garbage is a fact about the device, not an error: collect reports it (a reason per GPU) and never raises.
+    """
     root = tmp_path_factory.mktemp("root")
-    result = only_fleet_error(_gpu_info.collect, _fake_nvml(answers), str(root), "6.1.0")
-    if result is not None:
-        json.dumps(result[0])
+    facts = _gpu_info.collect(_fake_nvml(answers), str(root), "6.1.0")[0]
+    json.dumps(facts)
+    assert isinstance(facts["count"], int) and facts["count"] >= 0
 
 
 @given(st.dictionaries(st.sampled_from(["etc/nv_tegra_release", "sys/devices/soc0/family", "proc/device-tree/model"]),

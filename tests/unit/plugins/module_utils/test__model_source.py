@@ -115,9 +115,13 @@ class FakeResponse:
     """Test double following http.client.HTTPResponse's contract (headers, read1, context manager), but
     returning more bytes than its Content-Length, as a broken proxy or a raw socket reader could."""
 
-    def __init__(self, body, length):
+    def __init__(self, body, length, final_url=None):
         self.headers = {"Content-Length": str(length)}
         self._body = io.BytesIO(body)
+        self._final_url = final_url
+
+    def geturl(self):
+        return self._final_url
 
     def read1(self, amount):
         return self._body.read(min(amount, 4))
@@ -136,6 +140,26 @@ def test_more_bytes_than_content_length_abort(tmp_path):
         src.download("http://127.0.0.1/x", hashlib.sha256(body).hexdigest(), str(tmp_path),
                      opener=lambda url, timeout: FakeResponse(body, 8))
     assert os.listdir(str(tmp_path)) == []
+
+
+@pytest.mark.parametrize("final_url, refused", [
+    ("http://mirror.example/model.tar?token=t0k", True),
+    ("HTTP://mirror.example/model.tar", True),
+    ("https://mirror.example/model.tar", False),
+    (None, False),  # a response that cannot say where it ended: the requested URL
+])
+def test_https_redirected_to_http_is_refused(tmp_path, final_url, refused):
+    """Downgrade: open_url follows an https -> http redirect; the transfer must not continue in clear."""
+    body = b"x" * 8
+    call = lambda: src.download("https://store.example/model.tar", hashlib.sha256(body).hexdigest(),  # noqa: E731
+                                str(tmp_path), opener=lambda url, timeout: FakeResponse(body, 8, final_url))
+    if refused:
+        with pytest.raises(FleetError, match="not https; refusing the downgrade") as caught:
+            call()
+        assert "t0k" not in caught.value.msg
+        assert os.listdir(str(tmp_path)) == []
+    else:
+        assert os.path.basename(call()) == "artifact.download"
 
 
 def test_credentials_in_the_url_never_reach_messages(server, tmp_path):
