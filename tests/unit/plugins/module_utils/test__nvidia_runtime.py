@@ -15,6 +15,7 @@ import pytest
 from ansible_collections.edgeai.fleet.plugins.module_utils import _nvidia_runtime as core
 from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError
 from ansible_collections.edgeai.fleet.plugins.module_utils._toml_lite import loads
+from ansible_collections.edgeai.fleet.tests.unit.plugins.module_utils.nvidia_runtime_files import params, read, snapshot, write
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "nvidia_runtime")
 V2 = "io.containerd.grpc.v1.cri"
@@ -24,35 +25,6 @@ V3 = "io.containerd.cri.v1.runtime"
 def fixture(name):
     with open(os.path.join(FIXTURES, name), encoding="utf-8") as handle:
         return handle.read()
-
-
-def params(tmp_path, runtime="containerd", **kw):
-    p = dict(runtime=runtime, state="present", set_as_default=False, runtime_name="nvidia",
-             runtime_path="/usr/bin/nvidia-container-runtime", cdi_enabled=False, config_version="auto",
-             podman_named_runtime=False, backup=True)
-    main = {"containerd": "config.toml", "crio": "crio.conf", "docker": "daemon.json", "podman": "containers.conf"}
-    p["config_path"] = str(tmp_path / main[runtime])
-    p["drop_in_dir"] = None if runtime == "docker" else str(tmp_path / "conf.d")
-    p.update(kw)
-    return p
-
-
-def write(path, text):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(text)
-
-
-def read(path):
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
-
-
-def snapshot(tmp_path):
-    return {str(p): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
 
 
 def drop_in(p):

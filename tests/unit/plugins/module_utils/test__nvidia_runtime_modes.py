@@ -21,6 +21,7 @@ import pytest
 from ansible_collections.edgeai.fleet.plugins.module_utils import _nvidia_runtime as core
 from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError
 from ansible_collections.edgeai.fleet.plugins.module_utils._toml_lite import loads
+from ansible_collections.edgeai.fleet.tests.unit.plugins.module_utils.nvidia_runtime_files import params, read, snapshot, write
 
 V2 = "io.containerd.grpc.v1.cri"
 V3 = "io.containerd.cri.v1.runtime"
@@ -87,34 +88,6 @@ UPSTREAM_CTRD = """version = 2
 """
 
 
-def params(tmp_path, runtime="containerd", **kw):
-    main = {"containerd": "config.toml", "crio": "crio.conf", "docker": "daemon.json", "podman": "containers.conf"}
-    p = dict(runtime=runtime, state="present", set_as_default=False, runtime_name="nvidia",
-             runtime_path="/usr/bin/nvidia-container-runtime", cdi_enabled=False, config_version="auto",
-             podman_named_runtime=False, backup=True, config_path=str(tmp_path / main[runtime]),
-             drop_in_dir=None if runtime == "docker" else str(tmp_path / "conf.d"))
-    p.update(kw)
-    return p
-
-
-def write(path, text):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(text)
-
-
-def read(path):
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
-
-
-def files(tmp_path):
-    return {str(p): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
-
-
 def canned(text):
     calls = []
 
@@ -162,10 +135,10 @@ def test_containerd_command_source_copies_the_effective_runc_and_takes_its_versi
 def test_containerd_bad_dump_changes_nothing(tmp_path, dump, error):
     p = params(tmp_path, config_source="command")
     write(p["config_path"], "version = 2\n")
-    before = files(tmp_path)
+    before = snapshot(tmp_path)
     with pytest.raises(FleetError, match=error):
         core.run(p, engine_config=canned(dump))
-    assert files(tmp_path) == before
+    assert snapshot(tmp_path) == before
 
 
 def test_command_source_without_a_cli_fails(tmp_path):
@@ -291,14 +264,14 @@ def test_oci_hook(tmp_path, runtime):
     hook_path = str(tmp_path / "etc/containers/oci/hooks.d/99-nvidia.json")
     p = params(tmp_path, runtime=runtime, config_mode="oci-hook", oci_hook_path=hook_path)
     result = core.run(p, check_mode=True)
-    assert result["changed"] and result["restart_required"] is False and files(tmp_path) == {}
+    assert result["changed"] and result["restart_required"] is False and snapshot(tmp_path) == {}
     core.run(p)
     text = read(hook_path)
     assert json.loads(text) == UPSTREAM_HOOK and list(json.loads(text)) == list(UPSTREAM_HOOK)
     assert text.endswith("}\n") and '\n  "hook": {\n    "path"' in text   # json.Encoder with SetIndent("", "  ")
-    assert list(files(tmp_path)) == [hook_path]
+    assert list(snapshot(tmp_path)) == [hook_path]
     assert core.run(p)["changed"] is False
-    assert core.run(dict(p, state="absent"))["files"] == [hook_path] and files(tmp_path) == {}
+    assert core.run(dict(p, state="absent"))["files"] == [hook_path] and snapshot(tmp_path) == {}
 
 
 def test_oci_hook_outside_the_search_path():
@@ -318,4 +291,4 @@ def test_oci_hook_outside_the_search_path():
 def test_oci_hook_refusals(tmp_path, runtime, kw, error):
     with pytest.raises(FleetError, match=error):
         core.run(params(tmp_path, runtime=runtime, config_mode="oci-hook", **kw))
-    assert files(tmp_path) == {}
+    assert snapshot(tmp_path) == {}

@@ -18,26 +18,11 @@ import pytest
 
 from ansible_collections.edgeai.fleet.plugins.module_utils import _nvidia_runtime as core
 from ansible_collections.edgeai.fleet.plugins.module_utils._toml_lite import loads
+from ansible_collections.edgeai.fleet.tests.unit.plugins.module_utils.nvidia_runtime_files import params, write
 
 V2 = "io.containerd.grpc.v1.cri"
 CTRD_TEST = "containerd/config_test.go::TestAddRuntime/"
 CRIO_TEST = "crio/crio_test.go::TestAddRuntime/"
-
-
-def params(tmp_path, runtime="containerd", **kw):
-    main = {"containerd": "config.toml", "crio": "crio.conf"}[runtime]
-    p = dict(runtime=runtime, state="present", set_as_default=False, runtime_name="nvidia",
-             runtime_path="/usr/bin/nvidia-container-runtime", cdi_enabled=False, config_version="auto",
-             podman_named_runtime=False, backup=True, config_path=str(tmp_path / main),
-             drop_in_dir=str(tmp_path / "conf.d"))
-    p.update(kw)
-    return p
-
-
-def write(path, text):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(text)
 
 
 def dropped(p, name="99-nvidia.toml"):
