@@ -12,6 +12,7 @@ PYBIN := $(shell command -v python$(PYTHON) 2>/dev/null || ls -1d $$HOME/.pyenv/
 PY39 := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.9*/bin/python3.9) $(shell command -v python3.9))
 VENV ?= $(CURDIR)/.venv$(if $(filter 3.11,$(PYTHON)),,-$(PYTHON))
 BIN := $(VENV)/bin
+TFLITE_VENV := $(CURDIR)/.venv-tflite
 BUILD := $(CURDIR)/.build
 # The collection as Ansible finds it: a symlink for playbooks and molecule, a copy for ansible-test.
 COLLECTIONS := $(BUILD)/collections
@@ -41,13 +42,20 @@ help:
 deps:
 	@tests/setup/apt.sh tests/apt-packages.txt
 
-venv: $(VENV)/.installed
+venv: $(VENV)/.installed $(TFLITE_VENV)/.installed
 
 $(VENV)/.installed: test-requirements.txt requirements.txt
 	@test -n "$(PYBIN)" || { echo "Python $(PYTHON) not found (install it or use PYTHON=3.11)"; exit 1; }
 	$(PYBIN) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r test-requirements.txt -r requirements.txt
+	@touch $@
+
+# onnx2tf (model_compile targets tflite, edgetpu) pins protobuf 4 and TensorFlow 2.19: a venv of its own.
+$(TFLITE_VENV)/.installed: tests/setup/tflite-requirements.txt
+	@test -n "$(PYBIN)" || { echo "Python $(PYTHON) not found (install it or use PYTHON=3.11)"; exit 1; }
+	$(PYBIN) -m venv $(TFLITE_VENV)
+	$(TFLITE_VENV)/bin/pip install -q -r tests/setup/tflite-requirements.txt
 	@touch $@
 
 collection:

@@ -66,14 +66,10 @@ TARGETS = {
     "controller_cpu": "controller CPU <= 1.0 s per host per converged run over ssh",
 }
 
-# How each transport reaches the same nodes. The lab's inventory says ssh; podman overrides it per run: the
-# connection's remote_addr comes from ansible_host (the node's address for ssh), so it is pointed at the
-# container name. mitogen is ssh under Mitogen's strategy.
-TRANSPORTS = {
-    "ssh": [],
-    "podman": ["-e", "ansible_connection=containers.podman.podman", "-e", "ansible_host={{ ansible_podman_host }}"],
-    "mitogen": [],
-}
+# Which of the lab's inventories (EDGEAI_LAB_CONNECTION) each transport uses: both list the same nodes, and the
+# connection is an inventory variable of the lab's hosts only, so the plays' delegate_to: localhost tasks stay
+# local (an extra var would move them into a container too). mitogen is ssh under Mitogen's strategy.
+TRANSPORTS = {"ssh": "ssh", "podman": "podman", "mitogen": "ssh"}
 
 # site.yml's stage tags (the facts play is tagged always and runs with each of them).
 STAGES = ("os", "gpu", "sharing", "models")
@@ -264,7 +260,7 @@ def count_tasks(doc):
 def run_playbook(work, playbook, forks, extra, timed, interval, transport="ssh", nodes=None):
     # The lab's inventory lists every node of the prefix, so a run names the N it measures.
     limit = ["--limit", ",".join(sorted(nodes))] if nodes else []
-    argv = [playbook_bin(), "-i", str(work["inventory"]), "--forks", str(forks), *limit, *TRANSPORTS[transport],
+    argv = [playbook_bin(), "-i", str(work["inventories"][TRANSPORTS[transport]]), "--forks", str(forks), *limit,
             *extra, str(playbook)]
     load_before = os.getloadavg()[0]
     group = cpu.RunCgroup(transport)
@@ -333,11 +329,13 @@ def outcomes(doc, wanted, with_msg):
     return found
 
 
-def lab(work, *args):
+def lab(work, *args, connection="ssh"):
     log = work["dir"] / "lab.log"
+    env = ansible_env(work) | {"ANSIBLE_STDOUT_CALLBACK": "default", "EDGEAI_LAB_CONNECTION": connection,
+                               "EDGEAI_LAB_INVENTORY": str(work["inventories"][connection])}
     with open(log, "a", encoding="utf-8") as handle:
-        done = subprocess.run(["/bin/bash", str(LAB), *args], cwd=REPO, env=ansible_env(work) | {
-            "ANSIBLE_STDOUT_CALLBACK": "default"}, stdout=handle, stderr=subprocess.STDOUT, check=False)
+        done = subprocess.run(["/bin/bash", str(LAB), *args], cwd=REPO, env=env, stdout=handle,
+                              stderr=subprocess.STDOUT, check=False)
     if done.returncode:
         raise SystemExit(f"lab.sh {' '.join(args)} failed (rc {done.returncode}); see {log}")
 
@@ -510,6 +508,8 @@ def measure_transport(work, nodes, transport, args, extra, cgroups, idle):
 
 def measure(work, nodes, args, extra):
     lab(work, "up", str(nodes))
+    for connection in sorted({TRANSPORTS[t] for t in args.transports} - {"ssh"}):
+        lab(work, "inventory", connection=connection)
     cgroups = cpu.container_cgroups(node_names(work["prefix"], nodes))
     # A first run can leave work for a second (a service restarted by the first, a cache filled by it).
     for _attempt in range(3):
@@ -559,8 +559,8 @@ def main(argv=None):
     parser.add_argument("--nodes", default="1,5,10", help="comma-separated node counts (default 1,5,10)")
     parser.add_argument("--repeat", type=int, default=2, help="timed ping+converged pairs per N; medians reported")
     parser.add_argument("--transports", default="ssh",
-                        help="comma-separated, of ssh, podman, mitogen (mitogen needs --mitogen); podman breaks the "
-                             "plays' delegation to localhost (see bench/fleet/README.md)")
+                        help="comma-separated, of ssh, podman, mitogen (mitogen needs --mitogen): each measured "
+                             "side by side on the same nodes")
     parser.add_argument("--mitogen", help="directory holding ansible_mitogen (pip install --target DIR mitogen)")
     parser.add_argument("--per-role", type=int, metavar="N",
                         help="at this N (one of --nodes), also run site.yml once per stage tag (ssh)")
@@ -586,15 +586,18 @@ def main(argv=None):
     extra = [arg for value in args.extra_vars for arg in ("-e", value)]
 
     tmp = Path(tempfile.mkdtemp(prefix="edgeai-bench-"))
-    inventory_dir = tmp / "inventory"
-    inventory_dir.mkdir()
-    # The demo's hand-written lab settings (model to serve, ...) live beside its inventory; Ansible reads
-    # group_vars/host_vars relative to the inventory file, so mirror them next to ours.
-    for sub in ("group_vars", "host_vars"):
-        if (REPO / "inventories" / "lab" / sub).is_dir():
-            (inventory_dir / sub).symlink_to(REPO / "inventories" / "lab" / sub)
-    work = {"dir": tmp, "prefix": args.prefix, "inventory": inventory_dir / "hosts.yml", "ping": tmp / "ping.yml",
-            "mitogen": str(Path(args.mitogen).resolve()) if args.mitogen else None}
+    inventories = {}
+    for connection in set(TRANSPORTS.values()):
+        inventory_dir = tmp / "inventory" / connection
+        inventory_dir.mkdir(parents=True)
+        # The demo's hand-written lab settings (model to serve, ...) live beside its inventory; Ansible reads
+        # group_vars/host_vars relative to the inventory file, so mirror them next to ours.
+        for sub in ("group_vars", "host_vars"):
+            if (REPO / "inventories" / "lab" / sub).is_dir():
+                (inventory_dir / sub).symlink_to(REPO / "inventories" / "lab" / sub)
+        inventories[connection] = inventory_dir / "hosts.yml"
+    work = {"dir": tmp, "prefix": args.prefix, "inventory": inventories["ssh"], "inventories": inventories,
+            "ping": tmp / "ping.yml", "mitogen": str(Path(args.mitogen).resolve()) if args.mitogen else None}
     work["ping"].write_text(PING_PLAY, encoding="utf-8")
     started = datetime.datetime.now(datetime.timezone.utc)
     version = subprocess.run([playbook_bin(), "--version"], capture_output=True, text=True, check=False).stdout

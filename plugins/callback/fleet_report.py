@@ -27,8 +27,9 @@ description:
     a task; values published with M(ansible.builtin.set_stats) replace them.
   - "Known columns, in this order: C(booted_image), C(booted_digest) (shortened to C(sha256:) and 12 hex digits
     in the table, kept whole in the JSON file), C(bootc_version), C(gpu), C(sharing), C(sharing_reason), C(runtime),
-    C(model), C(model_version), C(precision), C(device), C(p50_ms), C(p95_ms), C(gpu_needed), C(gpu_basis) (the
-    measurement the verdict used). Other published keys
+    C(model), C(model_version), C(precision), C(device), C(accelerator) (what serves the model), C(p50_ms), C(p95_ms),
+    C(gpu_needed), C(gpu_basis) (the measurement the verdict used; cells are cut at 40 characters, this one at 300).
+    Other published keys
     follow in name order."
   - When O(report_dir) is set, also writes C(<report_name>.json) and C(<report_name>.md) there, atomically.
   - This is an aggregate callback, not a stdout callback, so it works next to any stdout callback and in AWX.

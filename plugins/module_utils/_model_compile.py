@@ -30,6 +30,8 @@ from ansible_collections.edgeai.fleet.plugins.module_utils import _model_fingerp
 from ansible_collections.edgeai.fleet.plugins.module_utils import _model_gates as gates
 from ansible_collections.edgeai.fleet.plugins.module_utils import _model_images as images
 from ansible_collections.edgeai.fleet.plugins.module_utils import _model_manifest as mf
+from ansible_collections.edgeai.fleet.plugins.module_utils import _model_npu as npu_
+from ansible_collections.edgeai.fleet.plugins.module_utils import _model_toolchain as toolchain_
 from ansible_collections.edgeai.fleet.plugins.module_utils._model_samples import (
     golden_doc, load_calibration, synthetic_samples, crop_sample)
 
@@ -78,8 +80,11 @@ def source_files(src):
     return [src] + extra
 
 
-def plan(params, backend, fingerprint):
-    """Everything the idempotence decision needs, computed without compiling anything."""
+def plan(params, backend, fingerprint, toolchain=None):
+    """Everything the idempotence decision needs, computed without compiling anything.
+
+    ``toolchain``: the versions when known without a backend (``backend`` may then be None).
+    """
     sources = source_files(params["src"])
     spec = params.get("calibration_spec")
     calibration, are_images = _calibration_files(params.get("calibration"), spec)
@@ -89,7 +94,7 @@ def plan(params, backend, fingerprint):
         # the preprocessing is part of the calibration set's identity (hashed only when images are used)
         "calibration_sha256": images.calibration_sha256(calibration, spec if are_images else None) if calibration else None,
         "options": options,
-        "toolchain": backend.toolchain(),
+        "toolchain": toolchain if toolchain is not None else backend.toolchain(),
         "fingerprint": fingerprint,
     }
     doc["inputs_sha256"] = mf.sha256_doc(doc)
@@ -305,6 +310,8 @@ class Compiler:
             source_sha256=planned["source_sha256"], created=self.now(),
             calibration_sha256=planned["calibration_sha256"], inputs_sha256=planned["inputs_sha256"],
             candidates=records, options=planned["options"])
+        # what else the backend ran on (TensorRT's dla_core, the TFLite tensor map); never a field the manifest sets
+        doc.update((k, v) for k, v in effective.items() if k not in doc)
         with open(os.path.join(out_dir, mf.MANIFEST), "w", encoding="utf-8") as handle:
             handle.write(mf.dumps(doc))
         return out_dir, doc
@@ -388,6 +395,8 @@ def _check_shapes(params, key):
 def _inference_precision(params):
     """The hint to pin, or ``auto``: by default auto follows precision=auto; hints are OpenVINO's only."""
     wanted = params.get("inference_precision")
+    if params["target"] == "openvino" and npu_.is_npu(params["device"]):
+        return npu_.inference_precision(wanted)
     if wanted is None:
         wanted = "auto" if params["precision"] == "auto" else "f32"
     if wanted == "auto" and params["target"] != "openvino":
@@ -409,6 +418,9 @@ def validate_params(params):
     if params["candidates"] and params["precision"] != "auto":
         raise FleetError("candidates is only used with precision: auto (precision is %s)" % params["precision"],
                          option="candidates")
+    if params.get("dla_core") is not None and params["target"] != "tensorrt":
+        raise FleetError("dla_core is only used with target: tensorrt (target is %s)" % params["target"],
+                         option="dla_core")
     return params
 
 
@@ -421,6 +433,12 @@ def make_backend(params, run_command, get_bin_path):
     if target == "onnxruntime":
         from ansible_collections.edgeai.fleet.plugins.module_utils._model_onnxruntime import Backend
         return Backend(params)
+    if target == "tflite":
+        from ansible_collections.edgeai.fleet.plugins.module_utils._model_tflite import Backend
+        return Backend(params, run_command, get_bin_path)
+    if target == "edgetpu":
+        from ansible_collections.edgeai.fleet.plugins.module_utils._model_edgetpu import Backend
+        return Backend(params, run_command, get_bin_path)
     from ansible_collections.edgeai.fleet.plugins.module_utils._model_tensorrt import Backend
     return Backend(params, run_command, get_bin_path)
 
@@ -443,7 +461,29 @@ def host_fingerprint(params, cpuinfo_text):
         if gpu is None and params["target"] == "tensorrt":
             raise FleetError("target tensorrt needs a GPU but gpu_facts lists none (reason: %s)"
                              % (params["gpu_facts"] or {}).get("reason"), option="gpu_facts")
-    return fp.fingerprint(cpu, gpu)
+    return fp.fingerprint(cpu, gpu, dla_core=params.get("dla_core"))
+
+
+def _reused_without_runtime(params, dest, cpuinfo):
+    """The result for an up-to-date artifact, decided with the toolchain versions from package metadata.
+
+    A converged run ends here without importing the runtime. None hands the decision to the backend's path,
+    which also reports any problem in its own order of checks, so this path can only save work.
+    """
+    known = toolchain_.versions(params["target"])
+    if known is None:
+        return None
+    try:
+        fingerprint = host_fingerprint(params, cpuinfo)
+        reuse, reason, existing = decide(dest, plan(params, None, fingerprint, toolchain=known))
+    except FleetError:
+        return None
+    return _reused(dest, fingerprint, reason, existing) if reuse else None
+
+
+def _reused(dest, fingerprint, reason, existing):
+    return {"path": dest, "manifest_path": os.path.join(dest, mf.MANIFEST), "fingerprint": fingerprint,
+            "reason": reason, "changed": False, "manifest": existing, "candidates": existing.get("candidates", [])}
 
 
 def run_job(params, run_command, get_bin_path, check_mode, want_diff, cpuinfo_path="/proc/cpuinfo"):
@@ -454,17 +494,20 @@ def run_job(params, run_command, get_bin_path, check_mode, want_diff, cpuinfo_pa
                 "reason": "fingerprint_only", "path": params.get("dest"), "manifest_path": None, "manifest": {},
                 "candidates": []}
     params = validate_params(params)
+    dest = params["dest"]
+    cpuinfo = read_text(cpuinfo_path) or ""
+    fast = _reused_without_runtime(params, dest, cpuinfo)
+    if fast:
+        return fast
     backend = make_backend(params, run_command, get_bin_path)
-    fingerprint = host_fingerprint(params, read_text(cpuinfo_path) or "")
+    fingerprint = host_fingerprint(params, cpuinfo)
     backend.fingerprint = fingerprint
     planned = plan(params, backend, fingerprint)
-    dest = params["dest"]
     reuse, reason, existing = decide(dest, planned)
-    result = {"path": dest, "manifest_path": os.path.join(dest, mf.MANIFEST), "fingerprint": fingerprint,
-              "reason": reason, "changed": not reuse}
     if reuse:
-        result.update(manifest=existing, candidates=existing.get("candidates", []))
-        return result
+        return _reused(dest, fingerprint, reason, existing)
+    result = {"path": dest, "manifest_path": os.path.join(dest, mf.MANIFEST), "fingerprint": fingerprint,
+              "reason": reason, "changed": True}
     if check_mode:
         after = predicted_manifest(params, planned, backend)
         result.update(manifest=after, candidates=[])

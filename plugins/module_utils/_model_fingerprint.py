@@ -108,16 +108,22 @@ def gpu_from_nvml(pynvml, index=0):
         pynvml.nvmlShutdown()
 
 
-def fingerprint(cpu, gpu=None):
-    """The fingerprint object of the manifest: the parts plus ``id``, the sha256 of the parts."""
+def fingerprint(cpu, gpu=None, dla_core=None):
+    """The fingerprint object of the manifest: the parts plus ``id``, the sha256 of the parts.
+
+    ``dla_core``: the Jetson DLA core a TensorRT engine is built for (its layers are compiled for that engine);
+    left out when None so that every artifact built before DLA support keeps its id.
+    """
     doc = {"arch": cpu.get("arch"), "cpu_model": cpu.get("cpu_model"), "cpu_flags": list(cpu.get("cpu_flags", [])),
            "gpu": gpu}
+    if dla_core is not None:
+        doc["dla_core"] = dla_core
     doc["id"] = sha256_doc(doc)
     return doc
 
 
 def mismatch(recorded, current):
     """Names of fingerprint parts that differ (empty when the artifact fits this host)."""
-    keys = ("arch", "cpu_model", "cpu_flags", "gpu")
+    keys = ("arch", "cpu_model", "cpu_flags", "gpu", "dla_core")
     recorded = recorded if isinstance(recorded, dict) else {}
     return [k for k in keys if recorded.get(k) != current.get(k)]

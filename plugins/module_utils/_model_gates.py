@@ -42,8 +42,9 @@ def max_abs_diff(a, b):
 def fidelity(reference, candidate):
     """Compare per-sample outputs: each argument is a list (samples) of lists (outputs) of flat sequences.
 
-    Cosine is taken per sample over all outputs concatenated; ``cosine_min`` is the worst sample,
-    ``max_abs_diff`` the worst element anywhere.
+    Cosine is taken per output and a sample scores its worst output, as model_verify compares each output by
+    name: over all outputs concatenated, an output that passes the int64 token ids through would hide a broken
+    embedding. ``cosine_min`` is the worst sample, ``max_abs_diff`` the worst element anywhere.
     """
     if len(reference) != len(candidate) or not reference:
         raise FleetError("Fidelity needs the same, non-zero number of reference and candidate samples "
@@ -58,7 +59,7 @@ def fidelity(reference, candidate):
             cosines.append(0.0)
             worst = float("inf")
             continue
-        cosines.append(cosine(flat_ref, flat_cand))
+        cosines.append(min(cosine(ref, cand) for ref, cand in zip(ref_outs, cand_outs)))
         worst = max(worst, max_abs_diff(flat_ref, flat_cand))
     return {
         "samples": len(cosines),

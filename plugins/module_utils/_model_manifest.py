@@ -22,7 +22,9 @@ from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetE
 SCHEMA = "edgeai.fleet/model-manifest/v1"
 MANIFEST = "manifest.json"
 GOLDEN = "golden.json"
-TARGETS = ("openvino", "onnxruntime", "tensorrt")
+TARGETS = ("openvino", "onnxruntime", "tensorrt", "tflite", "edgetpu")
+# The optional ``edgetpu`` field: edgetpu_compiler's own report of where each operation runs.
+EDGETPU_COUNTS = ("ops_total", "ops_tpu", "ops_cpu")
 PRECISIONS = ("fp32", "fp16", "int8", "int8-weights")
 # What the server pins (OpenVINO INFERENCE_PRECISION_HINT; i8 for TensorRT INT8 engines): a concrete hint, never "auto".
 INFERENCE_PRECISIONS = ("f32", "bf16", "f16", "i8")
@@ -150,6 +152,20 @@ def validate(doc):
     latency = doc.get("latency_ms")
     if not isinstance(latency, dict) or not set(("p50", "p95")) <= set(latency):
         errors.append("latency_ms must hold p50 and p95")
+    if "edgetpu" in doc:
+        errors.extend(_edgetpu_problems(doc["edgetpu"]))
+    return errors
+
+
+def _edgetpu_problems(report):
+    if not isinstance(report, dict):
+        return ["edgetpu must be an object, found %s" % type(report).__name__]
+    errors = ["edgetpu.%s must be a whole number" % key for key in EDGETPU_COUNTS
+              if not isinstance(report.get(key), int) or isinstance(report.get(key), bool)]
+    ops = report.get("cpu_ops")
+    if not isinstance(ops, list) or not all(isinstance(o, dict) and isinstance(o.get("op"), str) and
+                                            isinstance(o.get("count"), int) for o in ops):
+        errors.append("edgetpu.cpu_ops must be a list of {op, count, reason}")
     return errors
 
 

@@ -22,6 +22,7 @@ from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetE
 from ansible_collections.edgeai.fleet.plugins.module_utils._model_compile import MissingLibrary
 from ansible_collections.edgeai.fleet.plugins.module_utils._model_samples import require_numpy
 from ansible_collections.edgeai.fleet.plugins.module_utils._model_shapes import check_shapes
+from ansible_collections.edgeai.fleet.plugins.module_utils import _model_toolchain as toolchain_
 
 try:
     import onnxruntime as ort
@@ -145,8 +146,12 @@ class Backend:
         self.params = params
 
     def toolchain(self):
-        return {"onnxruntime": ort.__version__, "onnx": getattr(onnx, "__version__", None),
-                "numpy": require_numpy().__version__}
+        # The same versions the up-to-date check reads from metadata; a source build has none, so ask the runtime.
+        found = toolchain_.versions(self.name)
+        if found is None:
+            found = {"onnx": getattr(onnx, "__version__", None), "numpy": require_numpy().__version__}
+        found["onnxruntime"] = found.get("onnxruntime") or ort.__version__
+        return found
 
     def unsupported(self, precision):
         if precision == "fp16":

@@ -21,7 +21,9 @@ import traceback
 from ansible_collections.edgeai.fleet.plugins.module_utils._errors import FleetError
 from ansible_collections.edgeai.fleet.plugins.module_utils._model_compile import MissingLibrary, prune_cache
 from ansible_collections.edgeai.fleet.plugins.module_utils._model_samples import require_numpy
+from ansible_collections.edgeai.fleet.plugins.module_utils import _model_npu as npu_
 from ansible_collections.edgeai.fleet.plugins.module_utils import _model_shapes as shapes_
+from ansible_collections.edgeai.fleet.plugins.module_utils import _model_toolchain as toolchain_
 
 try:
     import openvino as ov
@@ -118,13 +120,22 @@ class Backend:
         self.core = ov.Core()
         self._models = {}
         self.version = ov.get_version().split("-")[0]
+        self.npu = npu_.is_npu(params.get("device"))
+        if self.npu:
+            npu_.require_device(self.core, self.version)
 
     def toolchain(self):
-        numpy = require_numpy()
-        return {"openvino": ov.get_version(), "nncf": _nncf_version(),
-                "numpy": numpy.__version__}
+        # The same versions the up-to-date check reads from metadata (no build suffix, unlike ov.get_version());
+        # only a runtime built from source, which has no metadata, falls back to its own report.
+        found = toolchain_.versions(self.name)
+        if found is None:
+            found = {"nncf": _nncf_version(), "numpy": require_numpy().__version__}
+        found["openvino"] = found.get("openvino") or self.version
+        return found
 
     def unsupported(self, precision):
+        if self.npu and npu_.unsupported(precision):
+            return npu_.unsupported(precision)
         if precision in ("int8", "int8-weights") and _nncf_version() is None:
             raise MissingLibrary("nncf", "for precision %s on target openvino" % precision, None)
         return None
@@ -177,7 +188,11 @@ class Backend:
 
     def describe(self, src, shapes):
         model = self._read(src, shapes)
-        return _tensors(model.inputs), _tensors(model.outputs)
+        inputs = _tensors(model.inputs)
+        if self.npu:
+            npu_.require_static([(t["name"], t["shape"]) for t in inputs],
+                                shapes_.declared_inputs(src) if src.endswith(".onnx") else None)
+        return inputs, _tensors(model.outputs)
 
     def reference(self, src, shapes, samples):
         try:
@@ -230,6 +245,8 @@ class Backend:
             devices = list(compiled.get_property("EXECUTION_DEVICES"))
         except RuntimeError as exc:
             raise _wrap("OpenVINO cannot compile %s for device %s" % (entrypoint, device), exc)
+        if self.npu:
+            npu_.require_executed_on_npu(devices)
         if effective != wanted:
             raise FleetError("device %s runs the model in %s although inference_precision %s was pinned"
                              % (device, effective, wanted), effective=effective)

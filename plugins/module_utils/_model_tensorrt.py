@@ -16,6 +16,14 @@ Precision flags follow the TensorRT major version: TensorRT 10 takes ``--fp16``/
 TensorRT 11 removed them (always strongly typed), so FP16 needs an FP16 model and INT8 a Q/DQ model.
 INT8 engines are built from a Q/DQ ONNX model made by ONNX Runtime's static quantisation, since
 trtexec ``--int8`` without calibration data uses placeholder scales.
+
+``dla_core`` builds for a Jetson DLA core (``--useDLACore=N --allowGPUFallback``; the engine is loaded with the same
+``--useDLACore``). DLA runs FP16 and INT8 only: TensorRT 10 trtexec turns FP16 on by itself when ``--int8`` is not
+given, so an "fp32" DLA engine would be an FP16 one and is refused. GPU fallback is always on: without it trtexec
+sets DIRECT_IO and FP32 input/output tensors, whose reformatting runs on the GPU, fail the build. ``--buildDLAStandalone``
+is not used: it writes a cuDLA loadable, not a TensorRT engine, which neither trtexec ``--loadEngine`` nor the
+model server can run. DLA support by release (NVIDIA "Working with DLA", TensorRT 11.4.1): up to 10.7, none in
+10.8-11.4.0, again from 11.4.1 on Jetson AGX Orin with JetPack 7.2.2 or later.
 """
 
 from __future__ import annotations
@@ -35,6 +43,10 @@ ENTRYPOINT = "model.plan"
 WARMUP_MS = 200
 _BANNER = re.compile(r"\[TensorRT v(\d+)\]")
 ENGINE_PRECISION = {"fp32": "f32", "fp16": "f16", "int8": "i8"}
+# Jetson Xavier and Orin have two DLA cores at most; Orin Nano, Nano, TX2 and Thor have none.
+DLA_CORES = 2
+DLA_BOARDS = ("xavier", "orin")
+NO_DLA_BOARDS = ("orin nano",)
 
 
 def parse_version(text):
@@ -58,7 +70,45 @@ def shape_spec(shapes):
     return ",".join(parts)
 
 
-def build_argv(onnx_path, engine, precision, major, timing_cache, shapes):
+def _release(version):
+    return tuple(int(p) for p in re.findall(r"\d+", version)[:3])
+
+
+def dla_release_problem(version):
+    """Why TensorRT ``version`` cannot build DLA engines on Jetson, or None."""
+    release = _release(version)
+    if release[:2] <= (10, 7) or release >= (11, 4, 1):
+        return None
+    return ("TensorRT %s builds no DLA engines on Jetson: 10.7 was the last 10.x release with DLA, and 11.x has it "
+            "again from 11.4.1 on Jetson AGX Orin with JetPack 7.2.2 or later" % version)
+
+
+def dla_precision_problem(precision, major):
+    """Why a DLA engine cannot have weights of ``precision`` on TensorRT ``major``, or None."""
+    if precision == "fp32" and major < 11:
+        return ("DLA runs FP16 or INT8 only and trtexec %d builds a DLA engine without --int8 in FP16 whatever is "
+                "asked: choose precision fp16 or int8" % major)
+    return None
+
+
+def check_dla_host(gpu_facts, dla_core):
+    """Refuse ``dla_core`` unless gpu_info's Tegra facts show a Jetson with that DLA core (Xavier or Orin)."""
+    facts = gpu_facts if isinstance(gpu_facts, dict) else {}
+    tegra = facts.get("tegra")
+    if not isinstance(tegra, dict):
+        raise FleetError("dla_core %s: DLA cores exist only on Jetson Xavier and Orin, and gpu_facts shows no "
+                         "Jetson/Tegra board (platform %s): pass the edgeai_gpu facts of edgeai.fleet.gpu_info from a "
+                         "Jetson as gpu_facts, or drop dla_core" % (dla_core, facts.get("platform")), option="dla_core")
+    model = tegra.get("model") or "an unnamed Tegra board"
+    lowered = model.lower()
+    if not any(b in lowered for b in DLA_BOARDS) or any(b in lowered for b in NO_DLA_BOARDS):
+        raise FleetError("dla_core %s: %s has no DLA core (only Jetson Xavier and Orin AGX/NX have them): drop "
+                         "dla_core to build for the GPU" % (dla_core, model), option="dla_core", model=model)
+    if not 0 <= dla_core < DLA_CORES:
+        raise FleetError("dla_core %s: %s has DLA cores 0 and 1" % (dla_core, model), option="dla_core")
+
+
+def build_argv(onnx_path, engine, precision, major, timing_cache, shapes, dla_core=None):
     """trtexec arguments that build ``engine`` from ``onnx_path`` (no inference run)."""
     argv = ["--onnx=%s" % onnx_path, "--saveEngine=%s" % engine, "--skipInference"]
     if timing_cache:
@@ -66,6 +116,11 @@ def build_argv(onnx_path, engine, precision, major, timing_cache, shapes):
     if shapes:
         spec = shape_spec(shapes)
         argv += ["--minShapes=%s" % spec, "--optShapes=%s" % spec, "--maxShapes=%s" % spec]
+    if dla_core is not None:
+        problem = dla_precision_problem(precision, major)
+        if problem:
+            raise FleetError(problem, option="dla_core", precision=precision)
+        argv += ["--useDLACore=%d" % dla_core, "--allowGPUFallback"]
     if major >= 11:
         return argv  # strongly typed: precision comes from the model (FP32 or Q/DQ)
     if precision == "fp32":
@@ -126,6 +181,8 @@ class Session:
                 array.tofile(path)
                 loads.append("'%s':%s" % (tensor["name"], path))
             argv = ["--loadEngine=%s" % self.engine, "--loadInputs=%s" % ",".join(loads)] + extra(scratch)
+            if "dla_core" in self.effective:  # the runtime runs a DLA engine's layers on the core it is told
+                argv.append("--useDLACore=%d" % self.effective["dla_core"])
             self.runner.run(argv, what="trtexec --loadEngine=%s" % self.engine)
             return scratch
         except Exception:
@@ -174,6 +231,13 @@ class Backend:
             raise FleetError("Cannot tell the TensorRT version of %s: its banner has no [TensorRT vNNNNNN] token"
                              % trtexec, stdout=out, stderr=err)
         self.major = int(self.version.split(".")[0])
+        self.dla_core = params.get("dla_core")
+        if self.dla_core is not None:
+            check_dla_host(params.get("gpu_facts"), self.dla_core)
+            problem = dla_release_problem(self.version)
+            if problem:
+                raise FleetError("dla_core %d: %s" % (self.dla_core, problem), option="dla_core",
+                                 tensorrt=self.version)
 
     def toolchain(self):
         return {"tensorrt": self.version, "onnxruntime": self.ort.toolchain()["onnxruntime"],
@@ -185,6 +249,8 @@ class Backend:
                     "AutoCast) and build it with precision fp32" % self.version)
         if precision == "int8-weights":
             return "weight-only INT8 is not a TensorRT engine precision"
+        if self.dla_core is not None and dla_precision_problem(precision, self.major):
+            return dla_precision_problem(precision, self.major)
         return self.ort.unsupported("int8" if precision == "int8" else "fp32")
 
     def describe(self, src, shapes):
@@ -210,7 +276,8 @@ class Backend:
         gpu = (getattr(self, "fingerprint", None) or {}).get("gpu")
         try:
             self.runner.run(build_argv(onnx_path, os.path.join(out_dir, ENTRYPOINT), precision, self.major,
-                                       self._timing_cache(gpu), shapes), what="trtexec build (%s)" % precision)
+                                       self._timing_cache(gpu), shapes, self.dla_core),
+                            what="trtexec build (%s)" % precision)
         finally:
             if onnx_path != src and os.path.exists(onnx_path):
                 os.unlink(onnx_path)
@@ -222,6 +289,8 @@ class Backend:
         if not os.path.isfile(engine):
             raise FleetError("trtexec reported success but wrote no engine %s" % engine)
         precision = os.path.basename(out_dir)  # the compiler builds each candidate in <workdir>/<precision>
-        return Session(self.runner, engine, inputs, outputs,
-                       {"device": "GPU%d" % self.params.get("gpu_index", 0),
-                        "inference_precision": ENGINE_PRECISION.get(precision, "f32")})
+        effective = {"device": "GPU%d" % self.params.get("gpu_index", 0),
+                     "inference_precision": ENGINE_PRECISION.get(precision, "f32")}
+        if self.dla_core is not None:
+            effective["dla_core"] = self.dla_core
+        return Session(self.runner, engine, inputs, outputs, effective)

@@ -20,7 +20,8 @@ PUBLISH_KEY = 'edgeai_report'
 
 KNOWN_COLUMNS = (
     'booted_image', 'booted_digest', 'bootc_version', 'gpu', 'sharing', 'sharing_reason',
-    'runtime', 'model', 'model_version', 'precision', 'device', 'p50_ms', 'p95_ms', 'gpu_needed', 'gpu_basis',
+    'runtime', 'model', 'model_version', 'precision', 'device', 'accelerator', 'p50_ms', 'p95_ms', 'gpu_needed',
+    'gpu_basis',
 )
 
 HEADERS = {
@@ -35,6 +36,7 @@ HEADERS = {
     'model_version': 'mver',
     'precision': 'prec',
     'device': 'dev',
+    'accelerator': 'accel',
     'p50_ms': 'p50ms',
     'p95_ms': 'p95ms',
     'gpu_needed': 'needs_gpu',
@@ -48,6 +50,8 @@ EMPTY = '-'
 ELLIPSIS = '\u2026'
 CELL_WIDTH = 40
 FAILURE_WIDTH = 300
+# The verdict's basis is a sentence with two figures; cut at CELL_WIDTH it lost the one the verdict used.
+COLUMN_WIDTHS = {'gpu_basis': FAILURE_WIDTH}
 NO_REASON = 'no reason recorded'
 
 _DIGEST_RE = re.compile(r'^(sha256|sha384|sha512):([0-9a-fA-F]{12})[0-9a-fA-F]*$')
@@ -85,8 +89,10 @@ def _to_text(value):
     return str(value)
 
 
-def format_cell(column, value, width=CELL_WIDTH):
-    """One table cell: '-' when empty, single line, digest shortened, truncated to width."""
+def format_cell(column, value, width=None):
+    """One table cell: '-' when empty, single line, digest shortened, truncated to width (default: the column's)."""
+    if width is None:
+        width = COLUMN_WIDTHS.get(column, CELL_WIDTH)
     if _is_empty(value):
         return EMPTY
     text = _SPACE_RE.sub(' ', _to_text(value)).strip()
@@ -195,7 +201,7 @@ def _grid(rows, columns, width):
     body = []
     for row in rows:
         cells = [truncate(row['host'], width)] + [str(row['stats'][key]) for key in TABLE_STATS]
-        cells += [format_cell(column, row['report'].get(column), width) for column in columns]
+        cells += [format_cell(column, row['report'].get(column), COLUMN_WIDTHS.get(column, width)) for column in columns]
         body.append(cells)
     return head, body
 

@@ -44,7 +44,9 @@ attributes:
 requirements:
   - numpy
   - openvino (target V(openvino)), nncf (precisions V(int8) and V(int8-weights) on OpenVINO)
-  - onnxruntime, onnx and sympy (target V(onnxruntime); target V(tensorrt) for the FP32 reference and INT8 Q/DQ models)
+  - onnxruntime, onnx and sympy (target V(onnxruntime); targets V(tensorrt), V(tflite) and V(edgetpu) for the FP32 reference)
+  - onnx2tf in its own venv (targets V(tflite) and V(edgetpu)) and ai-edge-litert (their load test)
+  - edgetpu_compiler from Coral (target V(edgetpu))
   - trtexec from TensorRT (target V(tensorrt)); nvidia-ml-py when O(gpu_facts) is not given for V(tensorrt)
   - Pillow (only when O(calibration) holds images)
 options:
@@ -71,7 +73,7 @@ options:
   target:
     description: Runtime the artifact is built for.
     type: str
-    choices: [openvino, onnxruntime, tensorrt]
+    choices: [openvino, onnxruntime, tensorrt, tflite, edgetpu]
     default: openvino
   precision:
     description:
@@ -87,7 +89,11 @@ options:
     elements: str
     choices: [fp32, fp16, int8, int8-weights]
   device:
-    description: Device the artifact is load-tested and timed on (OpenVINO device name such as V(CPU) or V(GPU)).
+    description:
+      - Device the artifact is load-tested and timed on (OpenVINO device name such as V(CPU), V(GPU) or V(NPU)).
+      - V(NPU) (Intel Core Ultra NPU) needs every input dimension fixed (by the model or O(input_shapes)), builds
+        V(fp16), V(int8) or V(int8-weights) only and pins C(INFERENCE_PRECISION_HINT) V(f16). It fails early on a host
+        without an NPU, since the OpenVINO wheel has no offline NPU compiler; it never falls back to the CPU.
     type: str
     default: CPU
   inference_precision:
@@ -216,6 +222,20 @@ options:
   trtexec:
     description: Path of C(trtexec) for O(target=tensorrt); looked up on C(PATH) when not set.
     type: path
+  tflite_converter:
+    description:
+      - Path of the C(onnx2tf) executable for O(target=tflite) and O(target=edgetpu); looked up on C(PATH) when not
+        set. onnx2tf pins its own TensorFlow and protobuf, so install it in a venv of its own and point here.
+      - V(tflite) builds V(int8) (full-integer, calibrated on O(calibration), float32 inputs and outputs) or V(fp32);
+        shapes must be fixed. Inputs of rank 3 to 5 are channel-last inside the model; the manifest keeps the ONNX
+        tensors and maps them in its C(tflite) field.
+    type: path
+  edgetpu_compiler:
+    description:
+      - Path of Coral's C(edgetpu_compiler) for O(target=edgetpu); looked up on C(PATH) when not set.
+      - V(edgetpu) builds the V(tflite) INT8 model, compiles it for the Edge TPU and records the compiler's operation
+        report in the manifest's C(edgetpu) field. The gate and timings run the CPU model (C(verified_on=cpu-tflite)).
+    type: path
   trtexec_timeout:
     description:
       - Seconds one C(trtexec) run (an engine build or a timing run) may take before it is stopped and the task
@@ -231,6 +251,14 @@ options:
     description: Which GPU of O(gpu_facts) the engine is built for.
     type: int
     default: 0
+  dla_core:
+    description:
+      - Jetson DLA core (V(0) or V(1)) a V(tensorrt) engine is built for, with GPU fallback for the layers the DLA
+        cannot run (C(trtexec --useDLACore=N --allowGPUFallback)). Recorded in the manifest and the fingerprint.
+      - Needs O(gpu_facts) of a Jetson Xavier or Orin (not Orin Nano) and a TensorRT release with DLA on Jetson
+        (up to 10.7, or 11.4.1 and later). DLA runs FP16 and INT8 only, so V(fp32) is refused on TensorRT 10.
+      - Null builds for the GPU.
+    type: int
 """
 
 EXAMPLES = r"""
@@ -276,6 +304,17 @@ EXAMPLES = r"""
     model_type: transformer
     calibration: /var/lib/edgeai/calib/minilm
     fidelity_gate: {min_cosine: 0.98}
+
+- name: Full-integer TFLite of the detector for a Coral Edge TPU (onnx2tf in its own venv)
+  edgeai.fleet.model_compile:
+    name: ocr_det
+    src: /var/lib/edgeai/src/ch_PP-OCRv4_det_infer.onnx
+    dest: /var/lib/edgeai/artifacts/ocr_det/edgetpu
+    target: edgetpu
+    precision: int8
+    input_shapes: {x: [1, 3, 640, 640]}
+    calibration: /var/lib/edgeai/calib/ocr_det
+    tflite_converter: /opt/onnx2tf/bin/onnx2tf
 
 - name: Build a TensorRT FP16 engine on a GPU host
   edgeai.fleet.model_compile:
@@ -346,7 +385,8 @@ def main():
         argument_spec=dict(
             name=dict(type="str"), src=dict(type="path"), dest=dict(type="path"),
             fingerprint_only=dict(type="bool", default=False),
-            target=dict(type="str", default="openvino", choices=["openvino", "onnxruntime", "tensorrt"]),
+            target=dict(type="str", default="openvino",
+                        choices=["openvino", "onnxruntime", "tensorrt", "tflite", "edgetpu"]),
             precision=dict(type="str", default="fp32", choices=PRECISIONS + ["auto"]),
             candidates=dict(type="list", elements="str", choices=PRECISIONS),
             device=dict(type="str", default="CPU"),
@@ -359,7 +399,8 @@ def main():
             tolerance=dict(type="dict", default={}, options=TOLERANCE, apply_defaults=True),
             latency_runs=dict(type="int", default=20), cache_dir=dict(type="path"), trtexec=dict(type="path"),
             trtexec_timeout=dict(type="int", default=3600),
-            gpu_facts=dict(type="dict"), gpu_index=dict(type="int", default=0),
+            gpu_facts=dict(type="dict"), gpu_index=dict(type="int", default=0), dla_core=dict(type="int"),
+            tflite_converter=dict(type="path"), edgetpu_compiler=dict(type="path"),
         ),
         required_if=[("precision", "int8", ("calibration",)), ("fingerprint_only", False, ("name", "src", "dest"))],
         supports_check_mode=True,

@@ -50,7 +50,8 @@ usage: tests/lab/lab.sh COMMAND
   build      build the node images (cached; seconds when nothing changed)
   up [N]     build, start N nodes (default 3), write the inventory, install doubles
   prepare    install the test doubles onto running nodes (tests/lab/prepare.yml)
-  down       remove this lab's nodes and its generated inventory
+  down       remove this lab's nodes and its generated inventory (and the lab network once unused)
+  inventory  rewrite the inventory for the running nodes (EDGEAI_LAB_CONNECTION picks how it reaches them)
   status     list this lab's nodes and their state
 
 environment:
@@ -337,9 +338,12 @@ write_inventory() {
       while read -r name node_role_label; do
         [[ $node_role_label == "$role" ]] || continue
         lines+="        $name:"$'\n'"          lab_doubles: $(role_doubles "$role")"$'\n'
+        # podman reaches a node by its container name, which is the inventory name: an address there makes
+        # every 'podman exec' fail with exit 125.
+        [[ ${EDGEAI_LAB_CONNECTION:-ssh} == ssh ]] || continue
         address=$(node_address "$name")
         if [[ -n $address ]]; then
-          # ansible_podman_host keeps '-e ansible_connection=containers.podman.podman' working.
+          # ansible_podman_host keeps '-e ansible_connection=containers.podman.podman' working on this one.
           lines+="          ansible_host: $address"$'\n'"          ansible_podman_host: $name"$'\n'
           echo "$address $(cut -d' ' -f1,2 "$dir/node/ssh_host_ed25519_key.pub")" >>"$known"
         fi
@@ -348,7 +352,8 @@ write_inventory() {
       if [[ -n $lines ]]; then printf '      hosts:\n%s' "$lines"; else echo "      hosts: {}"; fi
     done
   } >"$tmp"
-  mv "$known" "$dir/known_hosts"
+  # A podman inventory written beside the ssh one must not empty the ssh one's known hosts.
+  if [[ ${EDGEAI_LAB_CONNECTION:-ssh} == ssh ]]; then mv "$known" "$dir/known_hosts"; fi
   mv "$tmp" "$INVENTORY"
   log "inventory: $INVENTORY"
 }
@@ -417,6 +422,10 @@ cmd_down() {
     rm -f "$INVENTORY"
   fi
   rm -rf "$(ssh_dir)"
+  # The bridge is shared by every lab: remove it with the last node on it.
+  if podman network exists "$NETWORK" && [[ -z $(podman ps -aq --filter "network=$NETWORK") ]]; then
+    podman network rm "$NETWORK" >/dev/null && log "removed network $NETWORK"
+  fi
 }
 
 cmd_status() {
@@ -446,6 +455,7 @@ case $COMMAND in
   up) preflight podman runc debootstrap ssh-keygen; cmd_up "${@:2}" ;;
   prepare) preflight podman; cmd_prepare ;;
   down) preflight podman; cmd_down ;;
+  inventory) preflight podman; write_inventory ;;
   status) preflight podman; cmd_status ;;
   -h | --help | help) usage ;;
   *)

@@ -5,9 +5,11 @@
 # pip --no-index --find-links (model_serving_kserve_wheelhouse).
 #
 # usage: tests/lab/wheelhouse.sh [--prune] [EXTRA_PACKAGE...]
-#   Downloads model_serving_kserve_packages from roles/model_serving/defaults/main.yml (so the wheelhouse always
-#   matches what the role installs) plus EXTRA_PACKAGEs, e.g. openvino==2026.4.1 for OpenVINO artifacts (then list
-#   it in the hosts' model_serving_kserve_packages too). Wheels are for the nodes' Python (Debian 12: CPython 3.11,
+#   Downloads model_serving_kserve_packages and every target's model_serving_kserve_runtime_packages (onnxruntime,
+#   openvino, ai-edge-litert for tflite/edgetpu) from roles/model_serving/defaults/main.yml, so the wheelhouse always
+#   holds what the role installs for any artifact, plus EXTRA_PACKAGEs; an EXTRA_PACKAGE replaces the role's package
+#   of the same name (lab.sh pins the controller's openvino; list it in the hosts' model_serving_kserve_packages
+#   too). Wheels are for the nodes' Python (Debian 12: CPython 3.11,
 #   glibc 2.36, x86_64), whatever Python runs this script. The wheelhouse is the union of every package set asked
 #   for, so callers with different extras do not undo each other; --prune keeps only this set's wheels. A set
 #   already downloaded is not fetched again (no network). Prints the wheelhouse path.
@@ -32,11 +34,20 @@ die() {
   exit 1
 }
 
-# The YAML list under model_serving_kserve_packages: "  - name==version" lines.
+# The "  - name==version" lines of the list model_serving_kserve_packages and of every target's list in the map
+# model_serving_kserve_runtime_packages, each once.
 role_packages() {
-  awk '/^model_serving_kserve_packages:/ { inside = 1; next }
-       inside && /^ +- / { sub(/^ +- +/, ""); gsub(/["\047]/, ""); print; next }
-       inside { exit }' "$DEFAULTS"
+  awk '/^model_serving_kserve_(runtime_)?packages:/ { inside = 1; next }
+       inside && /^ +- / { sub(/^ +- +/, ""); gsub(/["\047]/, ""); if (!seen[$0]++) print; next }
+       inside && /^ +[A-Za-z0-9_]+:/ { next }
+       { inside = 0 }' "$DEFAULTS"
+}
+
+# A requirement's project name, normalised (PEP 503): "OpenVINO==2026.4.1" -> openvino.
+project() {
+  local name=${1%%[<>=!~;[ @]*}
+  name=${name//[_.]/-}
+  echo "${name,,}"
 }
 
 prune=0
@@ -44,8 +55,15 @@ if [[ ${1:-} == --prune ]]; then
   prune=1
   shift
 fi
-mapfile -t packages < <(role_packages)
-((${#packages[@]})) || die "no model_serving_kserve_packages list found in $DEFAULTS"
+mapfile -t role < <(role_packages)
+((${#role[@]})) || die "no model_serving_kserve_packages list found in $DEFAULTS"
+packages=()
+for pkg in "${role[@]}"; do
+  for extra in "$@"; do
+    [[ $(project "$pkg") == "$(project "$extra")" ]] && continue 2
+  done
+  packages+=("$pkg")
+done
 packages+=("$@")
 
 # Binary wheels only, for the node rather than for this machine. pip does not widen a

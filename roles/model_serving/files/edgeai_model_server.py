@@ -6,10 +6,11 @@
 """The edgeai.fleet model server: one artifact over the KServe V2 REST protocol, standard library HTTP.
 
 Serves one artifact written by ``edgeai.fleet.model_compile`` (model files + manifest.json) with
-OpenVINO or ONNX Runtime, pinned to the manifest's device and inference precision, over the KServe V2
-REST protocol. Every inference response carries ``parameters.device`` and ``parameters.precision``
-read back from the runtime (OpenVINO ``EXECUTION_DEVICES`` / ``INFERENCE_PRECISION_HINT``, ORT's active
-provider), so ``edgeai.fleet.model_verify`` reports what actually ran, not what was asked for.
+OpenVINO, ONNX Runtime or LiteRT (TFLite, with the Edge TPU delegate for target edgetpu), pinned to the
+manifest's device and inference precision, over the KServe V2 REST protocol. Every inference response
+carries ``parameters.device`` and ``parameters.precision`` read back from the runtime where it tells
+(OpenVINO ``EXECUTION_DEVICES`` / ``INFERENCE_PRECISION_HINT``, ORT's active provider; LiteRT: CPU, or
+EDGETPU once the delegate loaded), so ``edgeai.fleet.model_verify`` reports what actually ran.
 
 It used to be a model class for the PyPI ``kserve`` server, whose ``import kserve`` alone loads about
 1,480 modules (fastapi, uvicorn, grpc, pandas, the kubernetes client): 86 MiB RSS beyond numpy and the
@@ -47,7 +48,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 try:
     import numpy as np
 except ImportError as exc:  # pragma: no cover - the role installs it; say so clearly if not
-    sys.exit("edgeai_model_server needs numpy (and onnxruntime or openvino) in its venv: %s" % exc)
+    sys.exit("edgeai_model_server needs numpy (and onnxruntime, openvino or ai-edge-litert) in its venv: %s" % exc)
 
 LOG = logging.getLogger("edgeai_model_server")
 V2_TO_NUMPY = {"FP32": "float32", "FP16": "float16", "FP64": "float64", "INT8": "int8", "UINT8": "uint8",
@@ -58,6 +59,10 @@ ORT_PROVIDERS = {"CPU": ["CPUExecutionProvider"], "CUDA": ["CUDAExecutionProvide
                  "TENSORRT": ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]}
 # A JSON request larger than this is refused before it is read: parsing it would cost several times its size.
 MAX_REQUEST_BYTES = 256 * 1024 * 1024
+# What onnx2tf does to channel-first tensors (the manifest's tflite layouts), by rank: (0, 2, ..., 1) on the way in.
+TFLITE_LAYOUTS = {"NCW->NWC": 3, "NCHW->NHWC": 4, "NCDHW->NDHWC": 5}
+# The Edge TPU delegate of the libedgetpu1-std (or -max) Debian package.
+EDGETPU_LIBRARY = "libedgetpu.so.1"
 MODEL_ROUTE = re.compile(r"^/v2/models/(?P<name>[^/]+)(?P<action>/ready|/infer)?/?$")
 
 
@@ -129,6 +134,138 @@ class OnnxRuntimeRunner:
         return dict(zip(names, self.session.run(names, feeds)))
 
 
+class LiteRTRunner:
+    """A TFLite artifact (targets tflite and edgetpu) on ai-edge-litert's Interpreter.
+
+    Clients send and receive the manifest's tensors: its (ONNX) names, layouts and float datatypes. The manifest's
+    ``tflite`` field (written by the tflite compile backend, plugins/module_utils/_model_tflite.py) maps each of
+    them to an interpreter tensor (``tflite_name``, else ``index`` as in ``get_input_details()``) and says whether
+    onnx2tf moved it channel-last (``layout``: one of TFLITE_LAYOUTS, or null); without the field, tensors are
+    matched by name, or a single input/output to the only one. Quantized I/O is (de)quantized here with the
+    tensor's own (scale, zero_point), so a full-integer model answers in the manifest's datatypes like the other
+    runtimes.
+    """
+
+    def __init__(self, path, manifest, threads=None, edgetpu=False):
+        from ai_edge_litert.interpreter import Interpreter, load_delegate  # guarded: only TFLite hosts need it
+
+        delegates = []
+        if edgetpu:
+            try:
+                delegates.append(load_delegate(EDGETPU_LIBRARY))
+            except (ValueError, OSError, RuntimeError) as exc:
+                # Never run an Edge TPU artifact on the CPU instead: the ops the compiler mapped would not run there.
+                raise LoadError("target edgetpu needs the Edge TPU runtime (libedgetpu1-std) on this device: %s"
+                                % exc) from exc
+        self.interpreter = Interpreter(model_path=path, num_threads=threads or None,
+                                       experimental_delegates=delegates or None)
+        self.interpreter.allocate_tensors()
+        self.inputs = bind_tensors(manifest, "inputs", self.interpreter.get_input_details())
+        self.outputs = bind_tensors(manifest, "outputs", self.interpreter.get_output_details())
+        self.shapes = {b["index"]: tuple(b["shape"]) for b in self.inputs}
+        self.device = "EDGETPU" if edgetpu else "CPU"
+        # LiteRT has no property to read the executed precision back from; a full-integer model runs what it holds.
+        self.precision = manifest.get("inference_precision")
+
+    def run(self, feeds):
+        values = {}
+        for bound in self.inputs:
+            if bound["name"] not in feeds:
+                raise BadRequest("input %s is missing" % bound["name"])
+            value = feeds[bound["name"]]
+            if bound["layout"]:
+                rank = TFLITE_LAYOUTS[bound["layout"]]
+                if value.ndim != rank:
+                    raise BadRequest("input %s: expected a %d-D %s tensor, got shape %s"
+                                     % (bound["name"], rank, bound["layout"].split("->")[0], list(value.shape)))
+                value = value.transpose([0] + list(range(2, rank)) + [1])
+            values[bound["index"]] = np.ascontiguousarray(quantize(value, bound))
+        self.fit({index: value.shape for index, value in values.items()})
+        for index, value in values.items():
+            self.interpreter.set_tensor(index, value)
+        self.interpreter.invoke()
+        results = {}
+        for bound in self.outputs:
+            value = dequantize(self.interpreter.get_tensor(bound["index"]), bound)
+            if bound["layout"] and value.ndim == TFLITE_LAYOUTS[bound["layout"]]:
+                value = value.transpose([0, value.ndim - 1] + list(range(1, value.ndim - 1)))
+            results[bound["name"]] = value
+        return results
+
+    def fit(self, shapes):
+        """Resize the inputs whose request shape differs, where the model's shape signature allows it."""
+        changed = {index: shape for index, shape in shapes.items() if tuple(shape) != self.shapes[index]}
+        # Every shape is checked before any is resized: a refused request leaves the interpreter as it was.
+        for bound in self.inputs:
+            shape, signature = changed.get(bound["index"]), bound["signature"]
+            if shape is not None and (len(shape) != len(signature)
+                                      or any(s not in (-1, d) for s, d in zip(signature, shape))):
+                raise BadRequest("input %s: shape %s does not fit the model's %s (-1 is free)"
+                                 % (bound["name"], list(shape), list(signature)))
+        for index, shape in changed.items():
+            self.interpreter.resize_tensor_input(index, list(shape), strict=True)
+        if changed:
+            self.interpreter.allocate_tensors()
+            self.shapes.update((index, tuple(shape)) for index, shape in changed.items())
+
+
+def bind_tensors(manifest, key, details):
+    """Each manifest tensor of ``key`` with its interpreter tensor: name, index, layout, dtype, quantization."""
+    wanted = manifest.get(key) or []
+    datatypes = {t.get("name"): t.get("datatype") for t in wanted if isinstance(t, dict)}
+    by_index = {d["index"]: d for d in details}
+    by_name = {d["name"]: d for d in details}
+    mapping = (manifest.get("tflite") or {}).get(key)
+    if mapping is not None:
+        if not isinstance(mapping, list) or not all(isinstance(m, dict) for m in mapping):
+            raise LoadError("manifest tflite.%s must be a list of {name, index, tflite_name, layout}" % key)
+        # By tflite_name where the map has it: edgetpu_compiler rewrites the graph (model_edgetpu.tflite keeps the I/O
+        # tensor names of the model.tflite the map was made from, not necessarily their indices).
+        pairs = [(m.get("name"), by_name.get(m["tflite_name"]) if m.get("tflite_name")
+                  else by_index.get(m.get("index")), m.get("layout")) for m in mapping]
+    elif all(t.get("name") in by_name for t in wanted):
+        pairs = [(t["name"], by_name[t["name"]], None) for t in wanted]
+    elif len(wanted) == 1 and len(details) == 1:
+        pairs = [(wanted[0].get("name"), details[0], None)]
+    else:
+        raise LoadError("cannot tell which TFLite %s (%s) are the manifest's %s: list them in the manifest's "
+                        "tflite.%s" % (key, sorted(by_name), sorted(datatypes), key))
+    bound = []
+    for name, detail, layout in pairs:
+        if detail is None or not isinstance(name, str):
+            raise LoadError("manifest tflite.%s maps %r to a tensor the model does not have (its %s: %s)"
+                            % (key, name, key, sorted("%s (index %d)" % (n, d["index"]) for n, d in by_name.items())))
+        if layout is not None and layout not in TFLITE_LAYOUTS:
+            raise LoadError("manifest tflite.%s: %s has layout %r, not one of %s"
+                            % (key, name, layout, sorted(TFLITE_LAYOUTS)))
+        scales = detail.get("quantization_parameters", {}).get("scales")
+        if scales is not None and len(scales) > 1:
+            raise LoadError("TFLite %s %s is quantized per channel; the server (de)quantizes only per tensor"
+                            % (key[:-1], detail["name"]))
+        scale, zero_point = detail["quantization"]
+        bound.append({"name": name, "index": detail["index"], "layout": layout, "dtype": np.dtype(detail["dtype"]),
+                      "scale": float(scale), "zero_point": int(zero_point), "shape": [int(d) for d in detail["shape"]],
+                      "signature": [int(d) for d in detail.get("shape_signature", detail["shape"])],
+                      "datatype": V2_TO_NUMPY.get(datatypes.get(name), "float32")})
+    return bound
+
+
+def quantize(value, bound):
+    """A request tensor -> the interpreter tensor's dtype; float values of a quantized tensor on its integer grid."""
+    if bound["scale"] and bound["dtype"].kind in "iu" and value.dtype.kind == "f":
+        info = np.iinfo(bound["dtype"])
+        value = np.round(value / bound["scale"]) + bound["zero_point"]
+        return np.clip(value, info.min, info.max).astype(bound["dtype"])
+    return value.astype(bound["dtype"], casting="same_kind")
+
+
+def dequantize(value, bound):
+    """An interpreter output -> the manifest's datatype, back from the integer grid when quantized."""
+    if bound["scale"] and bound["dtype"].kind in "iu":
+        value = (value.astype(np.float32) - bound["zero_point"]) * np.float32(bound["scale"])
+    return value.astype(bound["datatype"])
+
+
 class EdgeaiModel:
     """One artifact version directory, loaded once."""
 
@@ -156,6 +293,8 @@ class EdgeaiModel:
             self.runner = OpenVINORunner(path, device, precision, self.cache_dir)
         elif target == "onnxruntime":
             self.runner = OnnxRuntimeRunner(path, device, precision, self.threads)
+        elif target in ("tflite", "edgetpu"):
+            self.runner = LiteRTRunner(path, manifest, self.threads, edgetpu=target == "edgetpu")
         else:
             raise LoadError("target %r is not served by the kserve backend; use the triton backend for TensorRT"
                             % target)
@@ -301,7 +440,7 @@ def main(argv=None):
     parser.add_argument("--model_dir", required=True, help="version directory, usually <repo>/<name>/current")
     parser.add_argument("--http_port", type=int, default=8080, help="KServe V2 REST port")
     parser.add_argument("--cache_dir", help="OpenVINO CACHE_DIR (keep it under /var/cache)")
-    parser.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads")
+    parser.add_argument("--threads", type=int, help="ONNX Runtime intra-op / LiteRT interpreter threads")
     # Units written for the kserve-based server pass it; there never is a gRPC server to enable.
     parser.add_argument("--enable_grpc", choices=["false"], default="false", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

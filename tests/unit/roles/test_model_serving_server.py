@@ -266,4 +266,4 @@ def test_the_server_imports_only_the_standard_library_numpy_and_the_one_runtime_
     assert not HEAVY.intersection(name for name, dummy in found)
     at_load = {name for name, top in found if top}
     assert at_load - set(sys.stdlib_module_names) == {"numpy"}
-    assert {name for name, top in found if not top} == {"openvino", "onnxruntime"}
+    assert {name for name, top in found if not top} == {"openvino", "onnxruntime", "ai_edge_litert"}

@@ -35,3 +35,14 @@ def test_inventory_value_wins_unless_empty(explicit, expected):
 def test_refuses_what_is_not_host_variables():
     with pytest.raises(AnsibleFilterError, match="hostvars"):
         hardware_class("edge-01")
+
+
+def test_a_target_resolved_by_auto_splits_the_class():
+    """model_serving sets __model_serving_target (edgeai.fleet.serving_target) only for target auto."""
+    npu = dict(A100, __model_serving_target={"target": "openvino", "device": "NPU", "accelerator": "x", "why": "y"})
+    cpu = dict(A100, __model_serving_target={"target": "openvino", "device": "CPU", "accelerator": "cpu", "why": "y"})
+    assert len({hardware_class(A100), hardware_class(npu), hardware_class(cpu)}) == 3
+    assert hardware_class(dict(npu, model_serving_hardware_class="lab")) == "lab-openvino-npu"
+    dla = dict(A100, __model_serving_target={"target": "tensorrt", "device": "DLA0"}, model_serving_hardware_class="orin")
+    assert hardware_class(dla) == "orin-tensorrt-dla0"
+    assert hardware_class(dict(A100, __model_serving_target="../../etc")) == hardware_class(A100)

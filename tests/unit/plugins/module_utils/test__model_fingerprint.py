@@ -135,3 +135,14 @@ def test_malformed_gpu_facts_are_a_fleet_error(facts, index):
     TypeError, or gpus[-1] chosen silently)."""
     with pytest.raises(FleetError, match="gpu_facts|gpu_index"):
         fp.gpu_from_facts(facts, index)
+
+
+def test_dla_core_is_part_of_the_fingerprint_only_when_used():
+    """An engine is compiled for one DLA core; artifacts built without DLA keep the id they had before."""
+    cpu = fp.parse_cpuinfo(X86, machine="x86_64")
+    gpu = fp.gpu_from_facts(GPU_FACTS)
+    plain = fp.fingerprint(cpu, gpu)
+    assert "dla_core" not in plain and fp.fingerprint(cpu, gpu, dla_core=None) == plain
+    core0, core1 = fp.fingerprint(cpu, gpu, dla_core=0), fp.fingerprint(cpu, gpu, dla_core=1)
+    assert core0["dla_core"] == 0 and len({plain["id"], core0["id"], core1["id"]}) == 3
+    assert fp.mismatch(core0, core1) == ["dla_core"] and fp.mismatch(plain, core0) == ["dla_core"]

@@ -40,6 +40,14 @@ def test_fidelity_worst_sample_and_element():
     assert 0.49 < measured["cosine_mean"] < 0.5
 
 
+def test_fidelity_scores_the_worst_output_not_all_outputs_together():
+    """A traced sentence encoder (paraphrase-MiniLM-L3-v2) returns its int64 ids beside the embedding: the ids must
+    not outweigh an embedding that lost its direction."""
+    ids = [101.0, 7592.0, 2088.0, 102.0]
+    measured = gates.fidelity([[ids, [1.0, 0.0]]], [[ids, [0.0, 1.0]]])
+    assert measured["cosine_min"] == 0.0
+
+
 def test_fidelity_treats_nan_as_worst():
     measured = gates.fidelity([[[1.0, 2.0]]], [[[float("nan"), 2.0]]])
     assert measured["cosine_min"] == 0.0 and math.isinf(measured["max_abs_diff"])

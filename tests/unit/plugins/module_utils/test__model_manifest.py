@@ -39,7 +39,7 @@ def test_build_gives_the_shared_contract():
 
 
 @pytest.mark.parametrize("over, needle", [
-    ({"target": "tflite"}, "target"),
+    ({"target": "coreml"}, "target"),  # tflite and edgetpu are targets since issue 17
     ({"precision": "int4"}, "precision"),
     ({"entrypoint": "other.xml"}, "entrypoint"),
     ({"files": {"/etc/passwd": SHA, "model.xml": SHA, "golden.json": SHA}}, "relative path"),

@@ -151,8 +151,10 @@ def test_more_bytes_than_content_length_abort(tmp_path):
 def test_https_redirected_to_http_is_refused(tmp_path, final_url, refused):
     """Downgrade: open_url follows an https -> http redirect; the transfer must not continue in clear."""
     body = b"x" * 8
-    call = lambda: src.download("https://store.example/model.tar", hashlib.sha256(body).hexdigest(),  # noqa: E731
-                                str(tmp_path), opener=lambda url, timeout: FakeResponse(body, 8, final_url))
+
+    def call():
+        return src.download("https://store.example/model.tar", hashlib.sha256(body).hexdigest(), str(tmp_path),
+                            opener=lambda url, timeout: FakeResponse(body, 8, final_url))
     if refused:
         with pytest.raises(FleetError, match="not https; refusing the downgrade") as caught:
             call()

@@ -255,3 +255,22 @@ def test_failure_message_never_prints_url_credentials():
     result = {"msg": "Download of https://dave:t0psecret@models.example/x.tar?X-Amz-Signature=abc&sig=1 failed"}
     text = failure_message(result)
     assert text == "Download of https://models.example/x.tar failed"
+
+
+def test_gpu_basis_is_whole_in_the_tables():
+    """Regression: gpu_basis was cut at 40 characters like every cell, hiding the figure the verdict used."""
+    basis = 'compile p95 33.2 ms (20 runs) <= budget 150 ms; served p95 270.0 ms (20 requests)'
+    rows, columns = rows_for({'edge-1': {'gpu_basis': basis, 'gpu_needed': 'no'}})
+    assert basis in render_table(rows, columns)
+    assert basis in render_markdown(rows, columns)
+    assert len(format_cell('gpu_basis', 'x' * 400)) == 300
+
+
+def test_accelerator_column_says_what_serves_the_model():
+    published = {'npu-1': {'device': 'NPU', 'accelerator': 'intel NPU /dev/accel/accel0', 'p50_ms': 3.0},
+                 'cpu-1': {'device': 'CPU', 'accelerator': 'cpu'}}
+    rows, columns = rows_for(published)
+    assert columns == ['device', 'accelerator', 'p50_ms']
+    lines = render_table(rows, columns).splitlines()
+    assert lines[1].split()[-3:] == ['dev', 'accel', 'p50ms']
+    assert lines[3].split()[-2:] == ['cpu', '-'] and 'intel NPU /dev/accel/accel0' in lines[4]
