@@ -6,13 +6,14 @@
 One lab node of its own (prefix ``it-tflite``, no doubles: nothing here needs a GPU or bootc). Real: systemd on the
 node, the role's venv install from the lab wheelhouse (numpy + ai-edge-litert, chosen from the manifest's target),
 the collection's KServe V2 server with the LiteRT runner under its sandboxed unit, model_deploy, model_verify
-(golden outputs within the manifest's tolerance) and the rollback. The model is the NHWC float fixture of
-``tests/generators/gen_tflite_fixtures.py`` (what onnx2tf makes of an NCHW image input), with the manifest's
-``tflite`` map that the tflite compile backend writes; the bad version computes other outputs from the same
-golden file, so only model_verify's golden comparison catches it.
+(golden outputs within the manifest's tolerance) and the rollback. The served model is a real one: the PP-OCR
+orientation classifier compiled here by model_compile to full-integer TFLite INT8 (onnx2tf in ``.venv-tflite``,
+calibrated, gated against ONNX Runtime FP32). The bad version is the NHWC float fixture of
+``tests/generators/gen_tflite_fixtures.py`` whose outputs differ from its own golden file, so only model_verify's
+golden comparison catches it.
 
 Cost: 117-153 s on 2 cores at load 8-10 (node start 5-7 s; first role run 57-83 s, most of it the venv install from
-the wheelhouse; second role run 43-51 s).
+the wheelhouse; second role run 43-51 s), plus the classifier's compile (one onnx2tf run, about 40-60 s).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ REPO = Path(__file__).resolve().parents[2]
 LAB = REPO / "tests" / "lab" / "lab.sh"
 CACHE = os.environ.get("EDGEAI_LAB_CACHE", "/var/tmp/edgeai-lab")
 PREFIX = "it-tflite"
+MODEL = "cls"
 NODE = PREFIX + "-01"
 
 pytestmark = [
@@ -63,6 +65,26 @@ def generator():
     return module
 
 
+def compiled_classifier(dest):
+    """The PP-OCR orientation classifier as model_compile builds it for target tflite, precision int8."""
+    from ansible_collections.edgeai.fleet.plugins.modules import model_compile
+    from ansible_collections.edgeai.fleet.tests.system.test_real_models import MODELS, _package_file, text_lines
+    from ansible_collections.edgeai.fleet.tests.unit.module_helpers import run_module
+    onnx2tf = os.environ.get("EDGEAI_ONNX2TF") or str(REPO / ".venv-tflite" / "bin" / "onnx2tf")
+    if not os.access(onnx2tf, os.X_OK):
+        pytest.skip("onnx2tf is not installed at %s (make venv builds .venv-tflite)" % onnx2tf)
+    parts, _license, _family, shapes, _maker, extra = MODELS["ppocr_cls"]
+    calibration = dest.parent / "calib"
+    calibration.mkdir()
+    text_lines(str(calibration), 192)
+    result, failed = run_module(model_compile, dict(
+        extra, name=MODEL, src=_package_file(*parts), dest=str(dest), target="tflite", precision="int8",
+        input_shapes=shapes, calibration=str(calibration), holdout=2, latency_runs=4,
+        fidelity_gate={"min_cosine": 0.95}, tflite_converter=onnx2tf))
+    assert not failed, result.get("msg")
+    return result["manifest"]
+
+
 def write_artifact(dest, model_bytes, per_channel):
     """model.tflite, golden.json (always the good model's outputs) and manifest.json, as model_compile lays them."""
     dest.mkdir(parents=True)
@@ -77,7 +99,7 @@ def write_artifact(dest, model_bytes, per_channel):
     sha = {name: hashlib.sha256((dest / name).read_bytes()).hexdigest() for name in ("model.tflite", "golden.json")}
     tensors = [{"name": n, "shape": [1, 3, 4, 4], "datatype": "FP32"} for n in ("scaled", "sum")]
     manifest = {
-        "schema": "edgeai.fleet/model-manifest/v1", "name": "det", "target": "tflite", "precision": "fp32",
+        "schema": "edgeai.fleet/model-manifest/v1", "name": MODEL, "target": "tflite", "precision": "fp32",
         "inference_precision": "f32", "device": "CPU", "entrypoint": "model.tflite", "files": sha,
         "inputs": [{"name": "images", "shape": [1, 3, 4, 4], "datatype": "FP32"}], "outputs": tensors,
         "tflite": {"inputs": [{"name": "images", "index": 0, "tflite_name": "serving_default_images:0",
@@ -118,7 +140,7 @@ def node(tmp_path_factory):
 
 def serve(tmp, env, artifact):
     (tmp / "play.yml").write_text(PLAY)
-    extra = {"model_serving_model_name": "det", "model_serving_artifact_src": str(artifact),
+    extra = {"model_serving_model_name": MODEL, "model_serving_artifact_src": str(artifact),
              "model_serving_kserve_wheelhouse": "/srv/edgeai-wheelhouse",
              "model_serving_kserve_wheelhouse_on_device": True, "model_serving_expect_device": "CPU",
              "model_serving_verify_requests": 5, "model_serving_ready_timeout": 60}
@@ -139,14 +161,15 @@ def on_node(*argv):
 def test_tflite_artifact_serves_verifies_and_a_bad_one_rolls_back(node):
     tmp, env = node
     gen = generator()
-    write_artifact(tmp / "good", gen.float_nhwc(), gen.PER_CHANNEL)
+    manifest = compiled_classifier(tmp / "good")
+    assert (manifest["target"], manifest["precision"], manifest["inference_precision"]) == ("tflite", "int8", "i8")
     write_artifact(tmp / "bad", gen.float_nhwc(per_channel=[1.0, 10.0, 1000.0]), gen.PER_CHANNEL)
 
     first = serve(tmp, env, tmp / "good")
     assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-3000:]
-    meta = json.loads(on_node("curl", "-sf", "http://127.0.0.1:8000/v2/models/det").stdout)
+    meta = json.loads(on_node("curl", "-sf", "http://127.0.0.1:8000/v2/models/%s" % MODEL).stdout)
     assert meta["platform"] == "tflite" and meta["versions"] == ["1"]
-    assert meta["parameters"] == {"device": "CPU", "precision": "f32"}
+    assert meta["parameters"] == {"device": "CPU", "precision": "i8"}
     # The venv got LiteRT for this target, and no runtime it does not serve.
     site = on_node("/var/lib/edgeai/kserve/bin/python", "-c",
                    "import importlib.metadata as m; print(sorted(d.metadata['Name'].lower() for d in m.distributions()))")
@@ -154,9 +177,9 @@ def test_tflite_artifact_serves_verifies_and_a_bad_one_rolls_back(node):
 
     second = serve(tmp, env, tmp / "bad")
     assert second.returncode != 0, second.stdout[-6000:]
-    assert "version 2 of det failed verification and was rolled back to version 1" in second.stdout, second.stdout[-6000:]
+    assert "version 2 of %s failed verification and was rolled back to version 1" % MODEL in second.stdout, second.stdout[-6000:]
     assert "max_abs" in second.stdout
-    state = json.loads(on_node("cat", "/var/lib/edgeai/models/det/.edgeai-model.json").stdout)
+    state = json.loads(on_node("cat", "/var/lib/edgeai/models/%s/.edgeai-model.json" % MODEL).stdout)
     assert state["current"] == 1
-    meta = json.loads(on_node("curl", "-sf", "http://127.0.0.1:8000/v2/models/det").stdout)
+    meta = json.loads(on_node("curl", "-sf", "http://127.0.0.1:8000/v2/models/%s" % MODEL).stdout)
     assert meta["versions"] == ["1"]
