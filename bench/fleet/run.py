@@ -421,8 +421,8 @@ def markdown(report):
               "| transport | N | " + " | ".join(("cpu", "gpu", "bootc")) + " |", "|---|---|---|---|---|"]
     for r in report["rows"]:
         kinds = r["device"]["per_kind_mean"]
-        lines.append(f"| {r['transport']} | {r['nodes']} | "
-                     + " | ".join(str(kinds.get(k, "-")) for k in ("cpu", "gpu", "bootc")) + " |")
+        per_kind = " | ".join(str(kinds.get(k, "-")) for k in ("cpu", "gpu", "bootc"))
+        lines.append(f"| {r['transport']} | {r['nodes']} | {per_kind} |")
     if report.get("per_role"):
         pr = report["per_role"]
         lines += ["", f"Per role (ssh, N={pr['nodes']}): `site.yml --tags <stage>` less `--tags always` (the facts "
@@ -431,8 +431,8 @@ def markdown(report):
                   "|---|---|---|---|---|---|"]
         for stage, v in pr["stages"].items():
             kinds = v["device"]["per_kind_mean"]
-            lines.append(f"| {stage} | {v['controller_per_host_s']} | {v['device']['mean']} | "
-                         + " | ".join(str(kinds.get(k, "-")) for k in ("cpu", "gpu", "bootc")) + " |")
+            per_kind = " | ".join(str(kinds.get(k, "-")) for k in ("cpu", "gpu", "bootc"))
+            lines.append(f"| {stage} | {v['controller_per_host_s']} | {v['device']['mean']} | {per_kind} |")
     lines += ["", "| target | measured | met |", "|---|---|---|"]
     lines += [f"| {v['target']} | {v['measured']} | {'yes' if v['met'] else 'NO'} |" for v in report["targets"]]
     for r in report["rows"]:

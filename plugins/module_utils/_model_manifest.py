@@ -157,14 +157,17 @@ def validate(doc):
     return errors
 
 
+def _cpu_op(item):
+    return isinstance(item, dict) and isinstance(item.get("op"), str) and isinstance(item.get("count"), int)
+
+
 def _edgetpu_problems(report):
     if not isinstance(report, dict):
         return ["edgetpu must be an object, found %s" % type(report).__name__]
     errors = ["edgetpu.%s must be a whole number" % key for key in EDGETPU_COUNTS
               if not isinstance(report.get(key), int) or isinstance(report.get(key), bool)]
     ops = report.get("cpu_ops")
-    if not isinstance(ops, list) or not all(isinstance(o, dict) and isinstance(o.get("op"), str) and
-                                            isinstance(o.get("count"), int) for o in ops):
+    if not isinstance(ops, list) or not all(_cpu_op(o) for o in ops):
         errors.append("edgetpu.cpu_ops must be a list of {op, count, reason}")
     return errors
 

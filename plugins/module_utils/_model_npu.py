@@ -65,8 +65,8 @@ def require_static(inputs, declared=None):
     open_inputs = shapes_.dynamic(shown)
     if not open_inputs:
         return
-    raise FleetError("device NPU compiles static shapes only (the NPU plugin has no dynamic shapes): "
-                     + shapes_.describe_dynamic(shown), option="input_shapes", dynamic_inputs=dict(open_inputs),
+    raise FleetError("device NPU compiles static shapes only (the NPU plugin has no dynamic shapes): %s"
+                     % shapes_.describe_dynamic(shown), option="input_shapes", dynamic_inputs=dict(open_inputs),
                      input_shapes_to_start=shapes_.suggestion(shown))
 
 

@@ -198,8 +198,8 @@ class LiteRTRunner:
         # Every shape is checked before any is resized: a refused request leaves the interpreter as it was.
         for bound in self.inputs:
             shape, signature = changed.get(bound["index"]), bound["signature"]
-            if shape is not None and (len(shape) != len(signature)
-                                      or any(s not in (-1, d) for s, d in zip(signature, shape))):
+            fits = shape is None or (len(shape) == len(signature) and all(s in (-1, d) for s, d in zip(signature, shape)))
+            if not fits:
                 raise BadRequest("input %s: shape %s does not fit the model's %s (-1 is free)"
                                  % (bound["name"], list(shape), list(signature)))
         for index, shape in changed.items():

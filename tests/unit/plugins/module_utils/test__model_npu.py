@@ -197,9 +197,9 @@ def test_npu_compile_pins_f16_skips_fp32_and_uses_the_versioned_cache(tmp_path, 
     skipped = [c for c in doc["candidates"] if c.get("skipped")]
     assert [c["precision"] for c in skipped] == ["fp32"] and "no FP32" in skipped[0]["skipped"]
     version = ov.get_version().split("-")[0]
-    assert fake_npu.npu_configs and all(
-        c["CACHE_DIR"] == str(tmp_path / "cache" / ("openvino-%s" % version))
-        and c["INFERENCE_PRECISION_HINT"] == "f16" for c in fake_npu.npu_configs)
+    cache = str(tmp_path / "cache" / ("openvino-%s" % version))
+    assert fake_npu.npu_configs
+    assert all((c["CACHE_DIR"], c["INFERENCE_PRECISION_HINT"]) == (cache, "f16") for c in fake_npu.npu_configs)
 
 
 def test_f32_pinned_on_npu_is_refused_before_compiling(tmp_path, dynamic_src, fake_npu):

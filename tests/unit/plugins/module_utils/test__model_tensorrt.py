@@ -60,8 +60,8 @@ class FakeTrtexec(FakeRunCommand):
         self.add(lambda argv: _arg(argv, "--loadEngine"), self.load)
 
     def save(self, argv, kwargs):
-        flags = [a for a in argv if a in ("--fp16", "--int8", "--noTF32", "--allowGPUFallback")
-                 or a.startswith("--useDLACore=")]
+        flags = [a for a in argv if a in ("--fp16", "--int8", "--noTF32", "--allowGPUFallback") or a.startswith(
+            "--useDLACore=")]
         dla = _arg(argv, "--useDLACore")
         if dla is not None and "--allowGPUFallback" not in argv and not _arg(argv, "--inputIOFormats"):
             return 1, "", DIRECT_IO_FAILURE % self.version
