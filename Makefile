@@ -104,9 +104,14 @@ molecule: venv collection
 	@tests/run-molecule.sh $(SCENARIO)
 
 # The daemon and lab suites (pytest): tests/system, out of the path ansible-test reserves for its targets.
+# The ansible_runner suite runs in a process of its own, as AWX runs each job: after the other suites in one long
+# pytest process its ansible-playbook twice died before its first line (rc None, no events; not reproduced alone or
+# after the interrupt suite), so it gets a fresh process until the cause is found (docs/testing.md).
+RUNNER_SUITE := tests/system/test_site_runner.py
 integration: venv collection
 	@$(LAB) build
-	PYTHONPATH=$(COLLECTIONS) tests/run-pytest.sh $(BIN)/python tests/system -q
+	PYTHONPATH=$(COLLECTIONS) tests/run-pytest.sh $(BIN)/python $(RUNNER_SUITE) -q
+	PYTHONPATH=$(COLLECTIONS) tests/run-pytest.sh $(BIN)/python tests/system -q --ignore=$(RUNNER_SUITE)
 
 # ---- lab and packaging ----------------------------------------------------------------------
 lab: deps venv collection
